@@ -1,0 +1,180 @@
+"""The lead's backlog and the prioritisation policies that order it.
+
+A policy is a key function: the lead works on the item with the smallest key.
+Keys live in two heaps (started and not yet started items) with lazy deletion,
+so that a WIP limit can restrict the choice to started items cheaply.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import operator
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flowsim.model.entities import Item
+from flowsim.model.params import Prioritisation
+
+Key = tuple[float, ...]
+_ceo = operator.attrgetter("ceo")
+_INF = float("inf")
+
+
+class Backlog:
+    """Items waiting for (or started by) the lead, ordered by a named policy."""
+
+    def __init__(self, prio: Prioritisation) -> None:
+        self.prio = prio
+        self.policy = prio.policy
+        self.fresh: list[list[Any]] = []
+        self.started: list[list[Any]] = []
+        self.items: dict[int, Item] = {}
+        self.n_started = 0
+        self.expedite_in_lane = 0
+        self._seq = itertools.count()
+        self.key: Callable[[Item], Key] = getattr(self, f"_key_{self.policy}")
+        self.newest_first = prio.list_order == "newest"
+        self.daily_list: list[Item] = []
+        self.stale = 0
+
+    # -- policies -----------------------------------------------------------------
+    def _key_fifo(self, item: Item) -> Key:
+        return (0.0, item.arrived)
+
+    def _key_urgent_first(self, item: Item) -> Key:
+        return (0.0 if item.urgent else 1.0, item.arrived)
+
+    def _key_oldest_first(self, item: Item) -> Key:
+        return (item.origin, item.arrived)
+
+    def _key_classes_of_service(self, item: Item) -> Key:
+        if item.expedite:
+            return (0.0, item.arrived)
+        if item.due is not None:
+            return (1.0, item.due)
+        return (2.0, item.arrived)
+
+    def ceo_key(self, item: Item) -> Key:
+        """The CEO's ranking: fires, then promised items by due time, then by age."""
+        age = -item.arrived if self.newest_first else item.arrived
+        if item.urgent:
+            return (0.0, age)
+        if item.due is not None:
+            return (1.0, item.due)
+        return (2.0, age)
+
+    def _key_top_n(self, item: Item) -> Key:
+        if item.list_pos >= 0:
+            return (0.0, float(item.list_pos))
+        return (1.0, *item.ceo)
+
+    def _full_key(self, item: Item) -> Key:
+        # Protected platform time goes first under every policy.
+        return (-1.0, item.arrived) if item.kind == "platform" else self.key(item)
+
+    # -- membership ----------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self.items.values())
+
+    def add(self, item: Item) -> None:
+        self.items[item.id] = item
+        item.ceo = self.ceo_key(item)
+        if self.policy == "classes_of_service" and item.urgent:
+            self._admit_expedite(item)
+        self._push(item)
+
+    def _admit_expedite(self, item: Item) -> None:
+        if not item.expedite and self.expedite_in_lane < self.prio.expedite_limit:
+            item.expedite = True
+            self.expedite_in_lane += 1
+
+    def _push(self, item: Item) -> None:
+        entry = [self._full_key(item), next(self._seq), item]
+        item.entry = entry
+        heapq.heappush(self.started if item.started else self.fresh, entry)
+
+    def _invalidate(self, item: Item) -> None:
+        if item.entry is not None:
+            item.entry[2] = None
+            item.entry = None
+            self.stale += 1
+            if self.stale > len(self.items) + 64:
+                self._compact()
+
+    def _compact(self) -> None:
+        # Lazy deletion leaves dead entries deep in the heaps; drop them once they
+        # outnumber the live ones, so memory stays flat over long horizons.
+        self.fresh = [e for e in self.fresh if e[2] is not None]
+        self.started = [e for e in self.started if e[2] is not None]
+        heapq.heapify(self.fresh)
+        heapq.heapify(self.started)
+        self.stale = 0
+
+    def remove(self, item: Item) -> None:
+        """Take an item out for good (done, forgotten or dropped)."""
+        if self.items.pop(item.id, None) is None:
+            return
+        self._invalidate(item)
+        if item.started:
+            self.n_started -= 1
+        if item.expedite:
+            item.expedite = False
+            self.expedite_in_lane -= 1
+
+    def reprioritise(self, item: Item) -> None:
+        """Re-rank an item whose urgency or promise changed."""
+        if item.id not in self.items:
+            return
+        if self.policy == "classes_of_service" and item.urgent:
+            self._admit_expedite(item)
+        item.ceo = self.ceo_key(item)
+        if item.entry is not None:  # not the item in the lead's hands
+            self._invalidate(item)
+            self._push(item)
+
+    # -- choosing ------------------------------------------------------------------
+    def take(self, started_only: bool) -> Item | None:
+        """Take the item to work on next out of the heaps (it stays in the backlog)."""
+        started, fresh = self.started, self.fresh
+        while started and started[0][2] is None:
+            heapq.heappop(started)
+        if not started_only:
+            while fresh and fresh[0][2] is None:
+                heapq.heappop(fresh)
+            if fresh and (not started or fresh[0][:2] < started[0][:2]):
+                entry = heapq.heappop(fresh)
+                item: Item = entry[2]
+                item.entry = None
+                item.started = True
+                self.n_started += 1
+                return item
+        if not started:
+            return None
+        item = heapq.heappop(started)[2]
+        item.entry = None
+        return item
+
+    def put_back(self, item: Item) -> None:
+        """Return a preempted item to the heaps, as started work."""
+        if item.id in self.items:
+            self._push(item)
+
+    def make_daily_list(self) -> None:
+        """Post the CEO's daily top-N list: re-key only the items joining or leaving it."""
+        listed = heapq.nsmallest(self.prio.top_n, self.items.values(), key=_ceo)
+        for item in self.daily_list:
+            if item.list_pos >= 0:
+                item.list_pos = -1
+                if item.entry is not None:
+                    self._invalidate(item)
+                    self._push(item)
+        for pos, item in enumerate(listed):
+            item.list_pos = pos
+            if item.entry is not None:  # the item in the lead's hands is re-keyed when put back
+                self._invalidate(item)
+                self._push(item)
+        self.daily_list = listed

@@ -1,0 +1,129 @@
+"""The things that flow: work items and customers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Item kinds, and the activity their hours are booked to (MODEL.md's list).
+ACTIVITY = {
+    "task": "onboarding",
+    "ask": "onboarding",
+    "ticket": "tickets",
+    "ping": "tickets",
+    "spec": "specs_reviews",
+    "review": "specs_reviews",
+    "call": "calls",
+    "escalation": "escalations",
+    "mentoring": "mentoring",
+    "platform": "platform",
+    "triage": "triage",
+}
+LEAD_ACTIVITIES = (
+    "onboarding",
+    "tickets",
+    "calls",
+    "specs_reviews",
+    "mentoring",
+    "platform",
+    "switching",
+    "escalations",
+    "idle",
+)
+# Meetings that happen at their time rather than queue behind other interrupts.
+SCHEDULED = frozenset({"call", "mentoring"})
+# Conservation of work: every item is in exactly one of these states.
+STATES = ("waiting", "active", "forgotten", "done", "dropped")
+
+
+class Item:
+    """A piece of work: an onboarding task, a ticket, a spec, a call, ...
+
+    ``effort`` and ``remaining`` are in hours of the person doing it at full
+    productivity.  ``parent`` links a spec, review or triage step to the item it
+    serves.  Rarely changed attributes live on the class, so that creating an
+    item (thousands per run) sets only what differs.
+    """
+
+    state = "waiting"
+    started = False
+    urgent = False
+    due: float | None = None
+    parent: Item | None = None
+    lead_u = 0.0
+    rework_u: list[float] = []  # noqa: RUF012 - read-only default, replaced per item
+    reviews = 0
+    resurfaced = False
+    expedite = False
+    entry: list[Any] | None = None
+    list_pos = -1
+    ceo: tuple[float, ...] = ()
+
+    def __init__(
+        self,
+        id: int,
+        kind: str,
+        customer: Customer | None,
+        effort: float,
+        now: float,
+        cls: str = "",
+        origin: float | None = None,
+    ) -> None:
+        self.id = id
+        self.kind = kind
+        self.cls = cls
+        self.customer = customer
+        self.customer_id = -1 if customer is None else customer.id
+        self.effort = effort
+        self.remaining = effort
+        self.arrived = now
+        self.origin = now if origin is None else origin
+        if cls == "urgent":
+            self.urgent = True
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"<{self.kind} {self.id} {self.state} rem={self.remaining:.2f}>"
+
+
+class Customer:
+    """A customer: signed -> onboarding -> live -> churned (or lost before onboarding)."""
+
+    __slots__ = (
+        "id",
+        "state",
+        "signed_at",
+        "onboarding_at",
+        "live_at",
+        "left_at",
+        "health",
+        "red_since",
+        "hazard",
+        "churn_threshold",
+        "open_items",
+        "work",
+        "pending_tasks",
+        "unfinished",
+        "direct_access",
+        "streams",
+    )
+
+    def __init__(self, id: int, now: float, health: float) -> None:
+        self.id = id
+        self.state = "signed"
+        self.signed_at = now
+        self.onboarding_at: float | None = None
+        self.live_at: float | None = None
+        self.left_at: float | None = None
+        self.health = health
+        self.red_since: float | None = None
+        self.hazard = 0.0
+        self.churn_threshold = float("inf")
+        self.open_items: dict[int, Item] = {}
+        self.work: dict[int, Item] = {}  # open onboarding tasks and asks, in arrival order
+        self.pending_tasks: list[tuple[float, float, list[float]]] = []
+        self.unfinished = 0
+        self.direct_access = False
+        self.streams: dict[str, Any] = {}
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("onboarding", "live")

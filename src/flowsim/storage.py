@@ -1,0 +1,107 @@
+"""Results folders: frames as Parquet (and CSV for summaries) plus a manifest, written atomically.
+
+Every file is written under a temporary name in the target folder and renamed
+into place, so an interrupted run never leaves a half-written file behind; the
+manifest is written last and marks the folder complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from flowsim import __version__
+
+MANIFEST = "manifest.json"
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        # mkstemp creates private files; results are ordinary files, so honour the umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_frame(path: Path, frame: pd.DataFrame) -> None:
+    """Write a frame as Parquet or CSV, by the file's suffix."""
+    if path.suffix == ".csv":
+        atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+    else:
+        atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def environment() -> dict[str, str]:
+    """Versions that matter for reproducing a result."""
+    import numpy
+    import simpy
+
+    return {
+        "flowsim": __version__,
+        "python": sys.version.split()[0],
+        "numpy": numpy.__version__,
+        "simpy": simpy.__version__,
+        "pandas": pd.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def write_manifest(out: Path, fields: dict[str, Any]) -> None:
+    manifest = {
+        "flowsim_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **fields,
+        "environment": environment(),
+    }
+    write_text(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder} is not a flowsim results folder (no {MANIFEST})")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def write_run(
+    out: Path,
+    reps: Any,
+    stats: pd.DataFrame,
+    manifest: dict[str, Any],
+    config_yaml: str,
+) -> None:
+    """Write the frames of a ``runner.Replications``, its statistics, config and manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "config.yaml", config_yaml)
+    if len(reps.events):
+        write_frame(out / "events.parquet", reps.events)
+    write_frame(out / "timeseries.parquet", reps.timeseries)
+    write_frame(out / "customers.parquet", reps.customers)
+    write_frame(out / "summary.parquet", reps.per_rep)
+    write_frame(out / "summary.csv", reps.per_rep)
+    write_frame(out / "summary_stats.csv", stats)
+    write_manifest(out, manifest)
