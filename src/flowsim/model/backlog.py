@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import operator
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -82,7 +83,8 @@ class Backlog:
 
     def add(self, item: Item) -> None:
         self.items[item.id] = item
-        item.ceo = self.ceo_key(item)
+        if self.policy == "top_n":
+            item.ceo = self.ceo_key(item)
         if self.policy == "classes_of_service" and item.urgent:
             self._admit_expedite(item)
         self._push(item)
@@ -131,7 +133,8 @@ class Backlog:
             return
         if self.policy == "classes_of_service" and item.urgent:
             self._admit_expedite(item)
-        item.ceo = self.ceo_key(item)
+        if self.policy == "top_n":
+            item.ceo = self.ceo_key(item)
         if item.entry is not None:  # not the item in the lead's hands
             self._invalidate(item)
             self._push(item)
@@ -178,3 +181,73 @@ class Backlog:
                 self._invalidate(item)
                 self._push(item)
         self.daily_list = listed
+
+
+class FifoBacklog:
+    """First come, first served: the same interface on a deque, for speed.
+
+    Under FIFO the item in the lead's hands is always the oldest, so a preempted
+    item simply goes back to the front.
+    """
+
+    def __init__(self, prio: Prioritisation) -> None:
+        self.prio = prio
+        self.policy = prio.policy
+        self.items: dict[int, Item] = {}
+        self.queue: deque[list[Any]] = deque()
+        self.n_started = 0
+        self.daily_list: list[Item] = []
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self.items.values())
+
+    def add(self, item: Item) -> None:
+        self.items[item.id] = item
+        entry = [item]
+        item.entry = entry
+        self.queue.append(entry)
+
+    def remove(self, item: Item) -> None:
+        if self.items.pop(item.id, None) is None:
+            return
+        if item.entry is not None:
+            item.entry[0] = None  # lazy deletion: skipped when it reaches the front
+            item.entry = None
+        if item.started:
+            self.n_started -= 1
+
+    def reprioritise(self, item: Item) -> None:
+        """Urgency and promises do not reorder a FIFO queue."""
+
+    def make_daily_list(self) -> None:
+        """A FIFO queue has no daily list."""
+
+    def take(self, started_only: bool) -> Item | None:
+        queue = self.queue
+        while queue and queue[0][0] is None:
+            queue.popleft()
+        if not queue:
+            return None
+        item: Item = queue[0][0]
+        if started_only and not item.started:
+            return None
+        queue.popleft()
+        item.entry = None
+        if not item.started:
+            item.started = True
+            self.n_started += 1
+        return item
+
+    def put_back(self, item: Item) -> None:
+        if item.id in self.items:
+            entry = [item]
+            item.entry = entry
+            self.queue.appendleft(entry)
+
+
+def make_backlog(prio: Prioritisation) -> Backlog | FifoBacklog:
+    """The backlog for the configured prioritisation policy."""
+    return FifoBacklog(prio) if prio.policy == "fifo" else Backlog(prio)

@@ -10,7 +10,8 @@ import gc
 import heapq
 import math
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -42,10 +43,11 @@ class Company:
         self.window = Window(p.simulation.warmup_weeks * self.week, self.horizon)
         self.streams = Streams(seed)
         self.log = EventLog(p.simulation.event_log)
+        self.rows = self.log.rows
+        self.logging = self.log.enabled
 
         self._next_id = 0
         self.state_counts = dict.fromkeys(STATES, 0)
-        self.created_by_kind: dict[str, int] = {}
         self.dropped_reasons: dict[str, int] = {}
         self.rec: dict[str, list[Any]] = {
             k: []
@@ -62,8 +64,9 @@ class Company:
         }
         self.recent_task_times: deque[float] = deque(maxlen=50)
         self.health_on = p.health.enabled
+        self.reviews_on = p.team.review_share > 0
         self.quality_on = p.quality.enabled
-        self.ticket_target = {
+        self.ticket_target: dict[str, float] = {
             c: tc.target_days * self.day for c, tc in p.tickets.classes.items()
         }
 
@@ -72,19 +75,21 @@ class Company:
         self.overhead_mult = 1.0
         self.defect_mult = 1.0
         self.onboarding_lead_share = p.onboarding.lead_share
-        self.ticket_lead_share = {c: tc.lead_share for c, tc in p.tickets.classes.items()}
+        self.ticket_lead_share: dict[str, float] = {
+            c: tc.lead_share for c, tc in p.tickets.classes.items()
+        }
 
         self.lead = Lead(self)
         self.dev_queue = WorkQueue(self.env)
         self.support_queue = WorkQueue(self.env)
         self.workers: list[Worker] = []
         self.n_support = 0
-        self.worker_book = HourBook(self.window, 1.0)
-        self.n_dev = Level(self.window)
-        self.idle_dev = Level(self.window)
-        self.blocked = Level(self.window)
+        self.worker_book = HourBook(1.0)
+        self.n_dev = Level()
+        self.idle_dev = Level()
+        self.blocked = Level()
         self.n_gated = 0
-        self.lead_backlog_level = Level(self.window)
+        self.lead_backlog_level = Level()
         self.office_queue: list[Item] = []
         self.promises: list[tuple[float, int, Item]] = []
         self.promise_records: dict[int, list[Any]] = {}
@@ -139,14 +144,26 @@ class Company:
             env.process(self._fixed_rate_intake())
         if p.interrupts.enabled and p.interrupts.shielding == "office_hours":
             env.process(self._office_hours())
+        self._at(self.window.start, self._end_warmup)
         for hire in p.hiring.plan:
             if hire.at_week is not None:
-                self._at(hire.at_week * self.week, lambda h=hire: self._hire(h.role, h.count))
+                self._at(hire.at_week * self.week, partial(self._hire, hire.role, hire.count))
 
     def _at(self, t: float, fn: Callable[[], None]) -> None:
         """Run ``fn`` at clock time ``t`` (a bare timeout callback costs one event)."""
         ev = self.env.timeout(max(0.0, t - self.env.now))
         ev.callbacks.append(lambda _ev: fn())
+
+    def _end_warmup(self) -> None:
+        """Snapshot every accumulator, so the summary covers the window alone."""
+        now = self.env.now
+        self.lead.split_segment()
+        for w in self.workers:
+            w.split_segment()
+        self.lead.book.snapshot()
+        self.worker_book.snapshot()
+        for level in (self.n_dev, self.idle_dev, self.blocked, self.lead_backlog_level):
+            level.snapshot(now)
 
     def run(self) -> None:
         # The cyclic collector would rescan the growing event log and records over and
@@ -159,11 +176,9 @@ class Company:
         finally:
             if was_enabled:
                 gc.enable()
-        now = self.env.now
-        self.lead.close(now)
+        self.lead.end_segment()
         for w in self.workers:
-            if w.busy_since is not None:
-                self.book_worker(w, w.busy_since, now)
+            w.split_segment()
 
     # ---------------------------------------------------------------- items
     def new_item(
@@ -175,15 +190,16 @@ class Company:
         origin: float | None = None,
     ) -> Item:
         now = self.env.now
-        item = Item(self._next_id, kind, customer, effort, now, cls, origin)
+        item_id = self._next_id
         self._next_id += 1
+        item = Item(item_id, kind, customer, effort, now, cls, origin)
         self.state_counts["waiting"] += 1
-        self.created_by_kind[kind] = self.created_by_kind.get(kind, 0) + 1
         if customer is not None:
-            customer.open_items[item.id] = item
+            customer.open_items[item_id] = item
             if kind == "task" or kind == "ask":
-                customer.work[item.id] = item
-        self.log.add(now, item.id, kind, "arrive", cls, item.customer_id)
+                customer.work[item_id] = item
+        if self.logging:
+            self.rows.append((now, item_id, kind, "arrive", cls, item.customer_id))
         return item
 
     def set_state(self, item: Item, state: str) -> None:
@@ -194,7 +210,7 @@ class Company:
 
     def finish(self, item: Item, actor: str) -> None:
         """``actor`` finished its step on ``item``; move the work on."""
-        if item.kind in ("task", "ask") and actor != "lead" and self.p.team.review_share > 0:
+        if actor != "lead" and (item.kind == "task" or item.kind == "ask") and self.reviews_on:
             self._request_review(item)
             return
         self.complete(item, actor)
@@ -207,7 +223,8 @@ class Company:
         counts[item.state] -= 1
         counts["done"] += 1
         item.state = "done"
-        self.log.add(now, item.id, item.kind, "done", actor, item.customer_id)
+        if self.logging:
+            self.rows.append((now, item.id, item.kind, "done", actor, item.customer_id))
         cust = item.customer
         if cust is not None:
             del cust.open_items[item.id]
@@ -257,7 +274,7 @@ class Company:
             self.lead.backlog.remove(item)
             if item.kind in ("spec", "review"):
                 self._ungate()
-            self.lead_backlog_level.set(self.env.now, len(self.lead.backlog))
+            self.lead_backlog_level.set(self.env.now, len(self.lead.backlog.items))
         if item.state == "forgotten":
             self.forgotten_open -= 1
         if item.kind == "ticket":
@@ -270,11 +287,16 @@ class Company:
 
     # ---------------------------------------------------------------- routing
     def to_lead(self, item: Item) -> None:
-        self.lead.add(item)
-        self.lead_backlog_level.set(self.env.now, len(self.lead.backlog))
-
-    def lead_done(self) -> None:
-        self.lead_backlog_level.set(self.env.now, len(self.lead.backlog))
+        lead = self.lead
+        lead.backlog.add(item)
+        level = self.lead_backlog_level
+        now = self.env.now
+        level.area += (now - level.since) * level.value
+        level.since = now
+        level.value = len(lead.backlog.items)
+        if lead.wake is not None:
+            lead.wake.succeed()
+            lead.wake = None
 
     def send_interrupt(self, item: Item, screenable: bool = False) -> None:
         """Route work that wants the lead now, through the shielding policy."""
@@ -308,10 +330,10 @@ class Company:
 
     def _route_ticket(self, t: Item) -> None:
         self.tickets_open += 1
-        has_support = self._has_support()
-        if t.cls == "how_to" and has_support:
+        has_support = self.n_support > 0
+        if has_support and t.cls == "how_to":
             self.support_queue.put(t, _RANK_TICKET)
-        elif t.lead_u < self.ticket_lead_share.get(t.cls, 1.0) or not (has_support or self._has_dev()):
+        elif t.lead_u < self.ticket_lead_share[t.cls] or not (has_support or self.n_dev.value > 0):
             if t.cls == "urgent":
                 self.send_interrupt(t, screenable=True)
             else:
@@ -437,7 +459,7 @@ class Company:
         self.signed_backlog.append(cust)
         rng = self.streams.get(Source.PATIENCE, cust.id)
         patience = float(intake.patience_weeks.draw(rng, 1)[0]) * self.week
-        self._at(now + patience, lambda: self._lose(cust))
+        self._at(now + patience, partial(self._lose, cust))
 
     def _lose(self, cust: Customer) -> None:
         if cust.state != "signed":
@@ -540,26 +562,17 @@ class Company:
 
     # ---------------------------------------------------------------- live customers
     def _tickets(self, cust: Customer) -> Generator[simpy.Event, Any, None]:
-        tp = self.p.tickets
-        rng = self.streams.get(Source.TICKETS, cust.id)
-        classes = list(tp.classes.items())
-        cum = np.cumsum([c.share for _, c in classes]).tolist()
-        # Fixed draws per ticket (gap, class, lead need, one effort per class): ticket k
-        # of this customer is the same under every policy (common random numbers).
-        gap = _exp_sampler(rng, self.week / tp.per_customer_per_week)
-        u_cls = _uniform_sampler(rng)
-        u_lead = _uniform_sampler(rng)
-        efforts = [c.effort.sampler(rng) for _, c in classes]
+        draws = _ticket_draws(
+            self.streams.get(Source.TICKETS, cust.id),
+            self.p.tickets,
+            self.week / self.p.tickets.per_customer_per_week,
+        )
         timeout = self.env.timeout
-        while True:
-            yield timeout(gap())
+        for gap, cls, effort, lead_u in draws:
+            yield timeout(gap)
             if cust.state != "live":
                 return
-            u = u_cls()
-            lead_u = u_lead()
-            drawn = [e() for e in efforts]
-            k = next((i for i, c in enumerate(cum) if u < c), len(cum) - 1)
-            ticket = self.new_item("ticket", cust, drawn[k], classes[k][0])
+            ticket = self.new_item("ticket", cust, effort, cls)
             ticket.lead_u = lead_u
             self._route_ticket(ticket)
 
@@ -756,7 +769,9 @@ class Company:
             return base if base <= pf.lead_share_floor else max(pf.lead_share_floor, base - steps * pf.lead_share_cut)
 
         self.onboarding_lead_share = cut(self.p.onboarding.lead_share)
-        self.ticket_lead_share = {c: cut(tc.lead_share) for c, tc in self.p.tickets.classes.items()}
+        self.ticket_lead_share = {
+            c: cut(tc.lead_share) for c, tc in self.p.tickets.classes.items()
+        }
         self.overhead_mult = max(pf.overhead_floor, (1 - pf.overhead_cut) ** steps)
         self.defect_mult = (1 - pf.defect_cut) ** steps
 
@@ -807,8 +822,8 @@ class Company:
             self.rec["forgotten"].append(now)
             self.log.add(now, item.id, item.kind, "forgotten", "", item.customer_id)
             delay = self._resurface_days() * self.day
-            self._at(now + delay, lambda item=item: self._resurface(item))
-        self.lead_backlog_level.set(now, len(self.lead.backlog))
+            self._at(now + delay, partial(self._resurface, item))
+        self.lead_backlog_level.set(now, len(self.lead.backlog.items))
 
     def _resurface(self, item: Item) -> None:
         if item.state != "forgotten":
@@ -877,6 +892,29 @@ TIMESERIES_COLUMNS = (
     "arr",
     "lead_efficiency",
 )
+
+
+def _ticket_draws(
+    rng: np.random.Generator, tickets: Any, mean_gap: float, block: int = 256
+) -> Iterator[tuple[float, str, float, float]]:
+    """Endless (gap, class, effort, lead need) tuples of one customer's ticket stream.
+
+    Drawn in blocks with a fixed number of draws per ticket (one effort per class,
+    the class picks one), so ticket k of a customer is the same under every policy:
+    common random numbers.
+    """
+    names = list(tickets.classes)
+    cum = np.cumsum([c.share for c in tickets.classes.values()])
+    cum[-1] = 1.0  # guard against shares summing to 1 - epsilon
+    while True:
+        gaps = rng.exponential(mean_gap, block)
+        pick = np.searchsorted(cum, rng.random(block), side="right")
+        lead_u = rng.random(block)
+        efforts = np.stack([c.effort.draw(rng, block) for c in tickets.classes.values()])
+        chosen = efforts[pick, np.arange(block)]
+        yield from zip(
+            gaps.tolist(), [names[k] for k in pick], chosen.tolist(), lead_u.tolist(), strict=True
+        )
 
 
 def _exp_sampler(rng: np.random.Generator, mean: float) -> Sampler:

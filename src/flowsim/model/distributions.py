@@ -21,7 +21,7 @@ _BLOCK = 256
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @property
     def mean(self) -> float:  # pragma: no cover - every subclass overrides it
@@ -76,9 +76,9 @@ class Triangular(_Dist):
     """Triangular on [low, high] with the given mode (expert three-point estimates)."""
 
     kind: Literal["triangular"] = "triangular"
-    low: float = Field(ge=0)
-    mode: float = Field(ge=0)
-    high: float = Field(ge=0)
+    low: float = Field(ge=0, description="Smallest value.")
+    mode: float = Field(ge=0, description="Most likely value.")
+    high: float = Field(ge=0, description="Largest value.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:
@@ -101,8 +101,8 @@ class Uniform(_Dist):
     """Continuous uniform on [low, high]."""
 
     kind: Literal["uniform"] = "uniform"
-    low: float = Field(ge=0)
-    high: float = Field(ge=0)
+    low: float = Field(ge=0, description="Smallest value.")
+    high: float = Field(ge=0, description="Largest value.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -122,8 +122,8 @@ class IntegerUniform(_Dist):
     """Whole numbers from low to high inclusive, equally likely (counts such as tasks)."""
 
     kind: Literal["integers"] = "integers"
-    low: int = Field(ge=0)
-    high: int = Field(ge=0)
+    low: int = Field(ge=0, description="Smallest count.")
+    high: int = Field(ge=0, description="Largest count (inclusive).")
 
     @model_validator(mode="after")
     def _ordered(self) -> IntegerUniform:
@@ -157,7 +157,7 @@ class Constant(_Dist):
     """Always the same value (deterministic durations, M/D/1 checks)."""
 
     kind: Literal["constant"] = "constant"
-    value: float = Field(ge=0)
+    value: float = Field(ge=0, description="The value, in the unit of the quantity.")
 
     @property
     def mean(self) -> float:

@@ -137,7 +137,11 @@ class DirectAccess(_Section):
 class Interrupts(_Section):
     """Mechanism 3: urgent work and pings preempt the lead's current item."""
 
-    enabled: bool = _on("preemption (off: urgent work waits in the backlog like any other)")
+    enabled: bool = Field(
+        True,
+        description="Off switch for preemption: false puts urgent work, pings and escalations "
+        "in the lead's backlog (at the front) instead of interrupting him.",
+    )
     resume_cost_hours: float = Field(
         0.25,
         ge=0,
@@ -198,7 +202,10 @@ class Team(_Section):
 class Hire(_Section):
     """One entry of a hiring plan."""
 
-    role: Literal["contractor", "engineer", "support"]
+    role: Literal["contractor", "engineer", "support"] = Field(
+        description="contractor or engineer (delegable work, gated by the lead's specs and "
+        "reviews; engineers need less of them) or support (how-to and triage)."
+    )
     count: int = Field(1, ge=1, description="How many people join.")
     at_week: float | None = Field(None, ge=0, description="Week they join (fixed-week plan).")
     when_backlog_above: int | None = Field(
@@ -230,6 +237,8 @@ class Hiring(_Section):
 
 
 class Sales(_Section):
+    """Signed customers arriving from sales."""
+
     new_customers_per_month: float = Field(
         2, ge=0, description="Signed customers per month (21 working days), Poisson. Story: 2."
     )
@@ -275,6 +284,8 @@ class Onboarding(_Section):
 
 
 class TicketClass(_Section):
+    """One class of support ticket."""
+
     share: float = Field(ge=0, le=1, description="Share of tickets in this class.")
     effort: Distribution = Field(description="Hours to resolve one ticket.")
     lead_share: float = Field(0.7, ge=0, le=1, description="Share needing the lead (live access).")
@@ -283,7 +294,12 @@ class TicketClass(_Section):
     )
 
 
-def _ticket_classes() -> dict[str, TicketClass]:
+TicketClassName = Literal["urgent", "normal", "how_to"]
+DueOption = Literal["end_of_today", "tomorrow", "this_week"]
+ForgettableKind = Literal["ticket", "task", "ask"]
+
+
+def _ticket_classes() -> dict[TicketClassName, TicketClass]:
     return {
         "urgent": TicketClass(share=0.2, effort=lognormal(2, 1.0), target_days=1),
         "normal": TicketClass(share=0.5, effort=lognormal(4, 1.0), target_days=5),
@@ -298,7 +314,7 @@ class Tickets(_Section):
     per_customer_per_week: float = Field(
         1, ge=0, description="Tickets per live customer per week, Poisson. Story: 1."
     )
-    classes: dict[Literal["urgent", "normal", "how_to"], TicketClass] = Field(
+    classes: dict[TicketClassName, TicketClass] = Field(
         default_factory=_ticket_classes,
         description="Ticket classes; shares must add up to 1. Story: 20% / 50% / 30%.",
     )
@@ -352,8 +368,8 @@ class Commitments(_Section):
         description="Due time of a promise: end of today, end of tomorrow, end of this week, a "
         "mix of those (weights in `mix`), a forecast from recent lead times, or no dated promise.",
     )
-    mix: dict[Literal["end_of_today", "tomorrow", "this_week"], float] = Field(
-        default_factory=lambda: {"end_of_today": 0.5, "this_week": 0.5},
+    mix: dict[DueOption, float] = Field(
+        default_factory=lambda: {"end_of_today": 0.5, "this_week": 0.5},  # type: ignore[arg-type,dict-item]
         description="Weights of the due-time options under `mixed`. Story: today / this week.",
     )
     forecast_percentile: float = Field(
@@ -385,8 +401,8 @@ class Forgetting(_Section):
     effort_multiplier: float = Field(
         2, ge=1, description="Effort of the resurfaced item relative to the original. Story: 2x."
     )
-    applies_to: list[Literal["ticket", "task", "ask"]] = Field(
-        default_factory=lambda: ["ticket", "task", "ask"],
+    applies_to: list[ForgettableKind] = Field(
+        default_factory=lambda: ["ticket", "task", "ask"],  # type: ignore[arg-type,list-item]
         description="Kinds of item that can be forgotten.",
     )
 
@@ -426,6 +442,8 @@ class Health(_Section):
 
 
 class Churn(_Section):
+    """Customers leaving: a baseline hazard, raised by long spells in red health."""
+
     enabled: bool = _on("churn")
     monthly_hazard: float = Field(
         0.01, ge=0, le=1, description="Baseline chance per month a customer leaves. Assumption: 1%."
@@ -438,12 +456,16 @@ class Churn(_Section):
 
 
 class Revenue(_Section):
+    """What a live customer pays."""
+
     arr_per_customer: float = Field(
         50_000, ge=0, description="Annual recurring revenue per live customer, from go-live."
     )
 
 
 class Customers(_Section):
+    """The customer base at the start."""
+
     initial_live: int = Field(20, ge=0, description="Live customers at the start. Story: 20.")
 
 

@@ -29,56 +29,63 @@ class Window:
 
 
 class HourBook:
-    """Hours booked by activity, over the whole run and inside the window."""
+    """Hours booked by activity over the whole run, with a snapshot at the window start.
 
-    def __init__(self, window: Window, speed: float) -> None:
-        self.window = window
+    Hours inside the window are the totals at the end less the snapshot taken when
+    the warm-up ends; whoever books must split a segment that spans that instant
+    (see ``Company._end_warmup``).
+    """
+
+    def __init__(self, speed: float) -> None:
         self.speed = speed  # person-hours per clock hour
         self.total: dict[str, float] = defaultdict(float)
-        self.in_window: dict[str, float] = defaultdict(float)
+        self.at_window_start: dict[str, float] = {}
 
     def book(self, activity: str, t0: float, t1: float, share: float = 1.0) -> None:
-        if t1 <= t0:
-            return
-        factor = self.speed * share
-        self.total[activity] += (t1 - t0) * factor
-        self.in_window[activity] += self.window.overlap(t0, t1) * factor
+        if t1 > t0:
+            self.total[activity] += (t1 - t0) * self.speed * share
+
+    def snapshot(self) -> None:
+        self.at_window_start = dict(self.total)
+
+    @property
+    def in_window(self) -> dict[str, float]:
+        return {k: v - self.at_window_start.get(k, 0.0) for k, v in self.total.items()}
 
 
 class Level:
     """A piecewise-constant quantity integrated over time (time-weighted mean)."""
 
-    __slots__ = ("window", "value", "since", "area_total", "area_window")
+    __slots__ = ("value", "since", "area", "area_at_window_start", "window_start")
 
-    def __init__(self, window: Window, value: float = 0.0) -> None:
-        self.window = window
+    def __init__(self, value: float = 0.0) -> None:
         self.value = value
         self.since = 0.0
-        self.area_total = 0.0
-        self.area_window = 0.0
+        self.area = 0.0
+        self.area_at_window_start = 0.0
+        self.window_start = 0.0
 
     def set(self, now: float, value: float) -> None:
-        if value == self.value:
-            return
-        self._advance(now)
+        self.area += (now - self.since) * self.value
+        self.since = now
         self.value = value
 
     def add(self, now: float, delta: float) -> None:
-        self._advance(now)
+        self.area += (now - self.since) * self.value
+        self.since = now
         self.value += delta
 
-    def _advance(self, now: float) -> None:
-        dt = now - self.since
-        if dt > 0:
-            self.area_total += dt * self.value
-            self.area_window += self.window.overlap(self.since, now) * self.value
-            self.since = now
+    def snapshot(self, now: float) -> None:
+        """Mark the window start: the warm-up's area is left out of the mean."""
+        self.add(now, 0.0)
+        self.area_at_window_start = self.area
+        self.window_start = now
 
     def window_mean(self, now: float) -> float:
-        """Time-weighted mean over the window (call at the end of the run)."""
-        self._advance(now)
-        length = self.window.end - self.window.start
-        return self.area_window / length if length > 0 else float("nan")
+        """Time-weighted mean from the snapshot to ``now`` (the end of the run)."""
+        self.add(now, 0.0)
+        length = now - self.window_start
+        return (self.area - self.area_at_window_start) / length if length > 0 else float("nan")
 
 
 EVENT_COLUMNS = ("time", "entity", "kind", "event", "actor", "customer")
@@ -91,7 +98,7 @@ class EventLog:
         self.enabled = enabled
         self.rows: list[tuple[float, int, str, str, str, int]] = []
         if not enabled:
-            self.add = self._skip  # type: ignore[method-assign]
+            self.add = self._skip  # type: ignore[method-assign,assignment]
 
     def add(self, time: float, entity: int, kind: str, event: str, actor: str, customer: int) -> None:
         self.rows.append((time, entity, kind, event, actor, customer))

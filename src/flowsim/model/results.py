@@ -164,7 +164,7 @@ def summarise(company: Company) -> dict[str, float]:
         m[f"lead_{activity}_hours_per_week"] = hours.get(activity, 0.0) / weeks
     m["lead_utilisation"] = 1 - hours.get("idle", 0.0) / max(1e-12, sum(hours.values()))
 
-    dev_hours = company.n_dev.window_mean(w.end) * (w.end - w.start)
+    dev_hours = company.n_dev.window_mean(w.end) * (w.end - w.start)  # clock hours
     busy = sum(v for role, v in company.worker_book.in_window.items() if role != "support")
     blocked = company.blocked.window_mean(w.end) * (w.end - w.start)
     m["contractor_busy_share"] = busy / dev_hours if dev_hours > 0 else float("nan")

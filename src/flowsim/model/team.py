@@ -75,6 +75,12 @@ class Worker:
     def ramping(self, now: float) -> bool:
         return self.ramp_hours > 0 and now - self.joined < self.ramp_hours
 
+    def split_segment(self) -> None:
+        """Book busy time up to now (at the warm-up boundary and the end of the run)."""
+        if self.busy_since is not None:
+            self.c.book_worker(self, self.busy_since, self.env.now)
+            self.busy_since = self.env.now
+
     def wake(self) -> None:
         if self._wake is not None:
             self._wake.succeed()
@@ -93,9 +99,9 @@ class Worker:
                 continue
             self.c.set_state(item, "active")
             self.c.log.add(env.now, item.id, item.kind, "start", self.name, item.customer_id)
-            t0 = self.busy_since = env.now
-            yield env.timeout(item.remaining / (self.speed * self.productivity(t0)))
+            self.busy_since = env.now
+            yield env.timeout(item.remaining / (self.speed * self.productivity(env.now)))
+            self.c.book_worker(self, self.busy_since, env.now)
             self.busy_since = None
-            self.c.book_worker(self, t0, env.now)
             item.remaining = 0.0
             self.c.finish(item, self.name)
