@@ -17,6 +17,7 @@ as one ``error: ...`` line on standard error, never a traceback.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import sys
@@ -36,12 +37,25 @@ from flowsim.config import (
     load_config,
     reference_markdown,
 )
+from flowsim.config.experiment import (
+    Experiment,
+    compare_experiment,
+    load_experiment,
+    sweep_experiment,
+)
 from flowsim.model.params import Params
+from flowsim.model.results import metric_names
 from flowsim.model.streams import replication_seeds
-from flowsim.reporting import format_stats_table
-from flowsim.runner import gather, run_replication
-from flowsim.stats import summarise_replications
-from flowsim.storage import write_run
+from flowsim.reporting import format_experiment_table, format_stats_table
+from flowsim.runner import (
+    gather,
+    pilot_series,
+    run_experiment,
+    run_replication,
+    with_warmup,
+)
+from flowsim.stats import mser5, paired_differences, scenario_table, summarise_replications
+from flowsim.storage import safe_name, write_frame, write_manifest, write_run, write_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -186,7 +200,9 @@ def schema_command(markdown: bool, out: str | None) -> None:
     metavar="DIR",
     help="Results folder (default: results/<config name>).",
 )
-@click.option("--no-events", is_flag=True, help="Do not keep the event log (saves memory and disk).")
+@click.option(
+    "--no-events", is_flag=True, help="Do not keep the event log (saves memory and disk)."
+)
 def run(
     config: str,
     overlays: tuple[str, ...],
@@ -221,7 +237,9 @@ def run(
     reps_data = gather(params, root, results)
     elapsed = time.perf_counter() - started
     stats = summarise_replications(reps_data.per_rep)
-    click.echo(format_stats_table(stats, title=f"\n{params.name}: {params.description}".rstrip(": ")))
+    click.echo(
+        format_stats_table(stats, title=f"\n{params.name}: {params.description}".rstrip(": "))
+    )
     try:
         write_run(
             folder,
@@ -242,3 +260,217 @@ def run(
     except OSError as exc:
         fail(f"cannot write results to {folder}: {exc.strerror or exc}")
     click.echo(f"\nwrote {folder}/ ({reps} replications in {elapsed:.1f} s)")
+
+
+# ---------------------------------------------------------------- studies
+def study_options(command: F) -> F:
+    """--reps, --seed, --workers, --scheduler and --out, shared by the study commands."""
+    for option in reversed(
+        [
+            click.option(
+                "--reps",
+                type=click.IntRange(min=2),
+                default=None,
+                help="Replications per scenario (default: the file's, or 30).",
+            ),
+            click.option("--seed", type=int, default=None, help="Root seed of the study."),
+            click.option(
+                "--workers",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Worker processes (default: every core).",
+            ),
+            click.option(
+                "--scheduler",
+                default=None,
+                metavar="ADDRESS",
+                help="Run on a Dask distributed scheduler (pip install 'flowsim[dask]').",
+            ),
+            click.option(
+                "--metric",
+                "metrics",
+                multiple=True,
+                help="A metric to show in the table (every metric is stored). Repeatable.",
+            ),
+            click.option(
+                "--out",
+                type=click.Path(file_okay=False),
+                default=None,
+                metavar="DIR",
+                help="Results folder (default: results/<study name>); rerun to resume.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def run_study(
+    experiment: Experiment,
+    out: str | None,
+    workers: int | None,
+    scheduler: str | None,
+    provenance: dict[str, Any],
+) -> None:
+    """Run a study, print its table and write its results folder (resumably)."""
+    folder = Path(out) if out else Path("results") / experiment.name
+    folder.mkdir(parents=True, exist_ok=True)
+    warmup_note = ""
+    if experiment.warmup is not None:
+        spec = experiment.warmup
+        pilot = pilot_series(experiment, spec.series, spec.pilot_replications)
+        days = mser5(pilot[spec.series].to_numpy())
+        horizon = experiment.scenario(experiment.reference).params.simulation.horizon_weeks
+        weeks = min(days / 5, horizon / 2)
+        write_frame(folder / "warmup.csv", pilot.assign(truncation_day=days))
+        experiment = with_warmup(experiment, weeks)
+        warmup_note = f"warm-up chosen by MSER-5 on {spec.series}: {weeks:g} weeks"
+    try:
+        result = run_experiment(experiment, folder, workers=workers, scheduler=scheduler)
+    except OSError as exc:
+        fail(f"cannot write results to {folder}: {exc.strerror or exc}")
+    metrics = [c for c in result.per_rep.columns if c not in ("scenario", "replication")]
+    scenarios = scenario_table(result.per_rep, metrics)
+    differences = paired_differences(result.per_rep, experiment.reference, metrics)
+    click.echo(f"\n{experiment.name}: {experiment.description}".rstrip(": "))
+    if warmup_note:
+        click.echo(warmup_note)
+    click.echo(
+        format_experiment_table(scenarios, differences, experiment.reference, experiment.metrics)
+    )
+    write_frame(folder / "per_replication.parquet", result.per_rep)
+    write_frame(folder / "per_replication.csv", result.per_rep)
+    write_frame(folder / "scenarios.csv", scenarios)
+    write_frame(folder / "differences.csv", differences)
+    write_frame(folder / "timeseries.parquet", result.timeseries)
+    for s in experiment.scenarios:
+        write_text(folder / "configs" / f"{safe_name(s.name)}.yaml", dump_yaml(s.params))
+    write_manifest(
+        folder,
+        {
+            **provenance,
+            "study": experiment.name,
+            "seed": experiment.seed,
+            "replications": experiment.replications,
+            "reference": experiment.reference,
+            "metrics": experiment.metrics,
+            "warmup": warmup_note or "fixed (each scenario's simulation.warmup_weeks)",
+            "scenarios": [
+                {
+                    "name": s.name,
+                    "overlays": list(s.overlays),
+                    "sets": list(s.sets),
+                    "config_hash": config_hash(s.params),
+                    "resolved_config": s.params.model_dump(mode="json", by_alias=True),
+                }
+                for s in experiment.scenarios
+            ],
+            "replications_reused": result.reused,
+            "replications_computed": result.computed,
+            "wall_time_seconds": round(result.wall_time, 3),
+        },
+    )
+    click.echo(
+        f"\n{result.reused} replications reused, {result.computed} computed "
+        f"in {result.wall_time:.1f} s; wrote {folder}/"
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(), metavar="FILE")
+@study_options
+def experiment(
+    file: str,
+    reps: int | None,
+    seed: int | None,
+    workers: int | None,
+    scheduler: str | None,
+    metrics: tuple[str, ...],
+    out: str | None,
+) -> None:
+    """Run an experiment file (scenarios and sweeps over a base config).
+
+    Replications run in parallel; replication r uses the same seed in every
+    scenario, and each scenario is compared with the reference, paired by
+    replication. Rerunning into the same --out reuses the stored replications.
+    """
+    with exit_on_config_error():
+        exp = load_experiment(file, reps=reps)
+    if seed is not None:
+        exp = dataclasses.replace(exp, seed=seed)
+    if metrics:
+        known = metric_names(exp.scenarios[0].params)
+        unknown = [m for m in metrics if m not in known]
+        if unknown:
+            fail(f"--metric: unknown metric {unknown[0]!r} (known: {', '.join(known)})")
+        exp = dataclasses.replace(exp, metrics=list(metrics))
+    run_study(
+        exp,
+        out,
+        workers,
+        scheduler,
+        {"command": "experiment", "experiment_file": file, "experiment": exp.spec},
+    )
+
+
+@main.command()
+@click.argument("config", type=click.Path(), metavar="CONFIG")
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    required=True,
+    type=click.Path(),
+    metavar="OVERLAY",
+    help="A policy overlay to compare with CONFIG. Repeatable.",
+)
+@config_options
+@study_options
+def compare(config: str, policies: tuple[str, ...], **opts: Any) -> None:
+    """Compare CONFIG with each policy overlay, paired by replication."""
+    _adhoc_study("compare", compare_experiment, config, policies, opts)
+
+
+@main.command()
+@click.argument("config", type=click.Path(), metavar="CONFIG")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    required=True,
+    metavar="KEY=V1,V2,...",
+    help="A key and the values to sweep; several --param make a grid.",
+)
+@config_options
+@study_options
+def sweep(config: str, params: tuple[str, ...], **opts: Any) -> None:
+    """Sweep one or more parameters of CONFIG over a grid of values."""
+    _adhoc_study("sweep", sweep_experiment, config, params, opts)
+
+
+def _adhoc_study(
+    command: str,
+    build: Callable[..., Experiment],
+    config: str,
+    items: tuple[str, ...],
+    opts: dict[str, Any],
+) -> None:
+    """Build a compare/sweep study from the command line and run it."""
+    with exit_on_config_error():
+        exp = build(
+            config,
+            list(items),
+            opts["reps"] or 30,
+            opts["seed"],
+            opts["overlays"],
+            opts["sets"],
+            list(opts["metrics"]) or None,
+        )
+    provenance = {
+        "command": command,
+        "config": config,
+        "arguments": list(items),
+        "overlays": list(opts["overlays"]),
+        "sets": list(opts["sets"]),
+    }
+    run_study(exp, opts["out"], opts["workers"], opts["scheduler"], provenance)

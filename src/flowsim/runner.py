@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
+from flowsim.config import config_hash
+from flowsim.config.experiment import Experiment
 from flowsim.model.params import Params
 from flowsim.model.results import Result, simulate
 from flowsim.model.streams import replication_seeds
+from flowsim.storage import ReplicationStore
 
 
 @dataclass
@@ -59,3 +68,168 @@ def gather(params: Params, seed: int, results: list[Result]) -> Replications:
         timeseries=stack([r.timeseries for r in results]),
         customers=stack([r.customers for r in results]),
     )
+
+
+# ---------------------------------------------------------------- experiments
+@dataclass
+class ExperimentRun:
+    """The replications of every scenario of an experiment, in scenario and replication order."""
+
+    experiment: Experiment
+    per_rep: pd.DataFrame
+    timeseries: pd.DataFrame
+    reused: int
+    computed: int
+    wall_time: float
+
+
+def replicate(
+    params: Params, seed: int, replication: int, reps: int
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """One replication for the pool: its summary and daily time series (no event log)."""
+    seed_seq = replication_seeds(seed, reps)[replication]
+    quiet = params.model_copy(
+        update={"simulation": params.simulation.model_copy(update={"event_log": False})}
+    )
+    result = simulate(quiet, seed=seed_seq)
+    return result.summary.to_dict(), result.timeseries
+
+
+def make_executor(
+    workers: int | None = None, scheduler: str | None = None
+) -> tuple[Executor | None, Callable[[], None]]:
+    """A concurrent.futures executor (None for serial) and the function that closes it.
+
+    ``scheduler`` is the address of a Dask distributed scheduler; its client's
+    concurrent.futures executor runs the replications on the cluster.
+    """
+    if scheduler is not None:
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise RuntimeError(
+                "--scheduler needs Dask distributed: pip install 'flowsim[dask]'"
+            ) from exc
+        client = Client(scheduler)
+        return client.get_executor(), client.close
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    if n <= 1:
+        return None, lambda: None
+    pool = ProcessPoolExecutor(max_workers=n)
+    return pool, lambda: pool.shutdown(cancel_futures=True)
+
+
+def run_experiment(
+    experiment: Experiment,
+    out: Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
+) -> ExperimentRun:
+    """Run every (scenario, replication) of ``experiment``, in parallel, resumably.
+
+    Replication *r* gets child *r* of ``SeedSequence(experiment.seed)`` in every
+    scenario (common random numbers), so results depend neither on the number of
+    workers nor on the order they finish in.  With ``out``, each finished
+    replication is stored at once under ``out/replications/``; a rerun into the same
+    folder reuses every stored replication whose scenario config is unchanged and
+    computes only the rest.
+    """
+    started = time.perf_counter()
+    store = ReplicationStore(out / "replications") if out is not None else None
+    reps = experiment.replications
+    tasks = [(s, r) for s in experiment.scenarios for r in range(reps)]
+    done: dict[tuple[str, int], tuple[dict[str, float], pd.DataFrame]] = {}
+    hashes = {s.name: config_hash(s.params) for s in experiment.scenarios}
+    if store is not None:
+        for s, r in tasks:
+            stored = store.load(s.name, hashes[s.name], experiment.seed, r)
+            if stored is not None:
+                done[(s.name, r)] = stored
+    reused = len(done)
+    pending = [(s, r) for s, r in tasks if (s.name, r) not in done]
+
+    def finished(s_name: str, r: int, value: tuple[dict[str, float], pd.DataFrame]) -> None:
+        done[(s_name, r)] = value
+        if store is not None:
+            store.save(s_name, hashes[s_name], experiment.seed, r, *value)
+
+    bar = tqdm(
+        total=len(tasks),
+        initial=reused,
+        desc=experiment.name,
+        unit="rep",
+        disable=None if progress else True,
+    )
+    own_executor = executor is None
+    close: Callable[[], None] = lambda: None  # noqa: E731
+    if own_executor and pending:
+        executor, close = make_executor(workers, scheduler)
+    try:
+        if executor is None:
+            for s, r in pending:
+                finished(s.name, r, replicate(s.params, experiment.seed, r, reps))
+                bar.update()
+        else:
+            futures = {
+                executor.submit(replicate, s.params, experiment.seed, r, reps): (s.name, r)
+                for s, r in pending
+            }
+            for future in as_completed(futures):
+                s_name, r = futures[future]
+                finished(s_name, r, future.result())
+                bar.update()
+    finally:
+        bar.close()
+        if own_executor:
+            close()
+    per_rep, timeseries = _assemble(experiment, done)
+    return ExperimentRun(
+        experiment=experiment,
+        per_rep=per_rep,
+        timeseries=timeseries,
+        reused=reused,
+        computed=len(pending),
+        wall_time=time.perf_counter() - started,
+    )
+
+
+def _assemble(
+    experiment: Experiment, done: dict[tuple[str, int], tuple[dict[str, float], pd.DataFrame]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows, series = [], []
+    for s in experiment.scenarios:
+        for r in range(experiment.replications):
+            summary, ts = done[(s.name, r)]
+            rows.append({"scenario": s.name, "replication": r, **summary})
+            series.append(ts.assign(scenario=s.name, replication=r))
+    return pd.DataFrame(rows), pd.concat(series, ignore_index=True)
+
+
+def pilot_series(experiment: Experiment, series: str, reps: int) -> pd.DataFrame:
+    """Daily ``series`` of the reference scenario, averaged over a pilot of ``reps``
+    replications (for choosing the warm-up); columns ``day`` and ``series``."""
+    ref = experiment.scenario(experiment.reference)
+    pilot = [replicate(ref.params, experiment.seed, r, reps)[1] for r in range(reps)]
+    if series not in pilot[0].columns:
+        known = ", ".join(c for c in pilot[0].columns if c != "day")
+        raise ValueError(f"warm-up series {series!r} is not a time-series column ({known})")
+    mean = pd.concat([p[series] for p in pilot], axis=1).mean(axis=1)
+    return pd.DataFrame({"day": pilot[0]["day"], series: mean})
+
+
+def with_warmup(experiment: Experiment, weeks: float) -> Experiment:
+    """The experiment with every scenario's warm-up set to ``weeks``."""
+    scenarios = [
+        replace(
+            s,
+            params=s.params.model_copy(
+                update={
+                    "simulation": s.params.simulation.model_copy(update={"warmup_weeks": weeks})
+                }
+            ),
+        )
+        for s in experiment.scenarios
+    ]
+    return replace(experiment, scenarios=scenarios, warmup=None)

@@ -57,15 +57,116 @@ def summarise_replications(per_rep: pd.DataFrame, level: float = 0.95) -> pd.Dat
     for metric in per_rep.select_dtypes("number").columns:
         if metric == "replication":
             continue
-        est = mean_ci(per_rep[metric], level)
-        rows.append(
-            {
-                "metric": metric,
-                "mean": est.mean,
-                "ci_low": est.low,
-                "ci_high": est.high,
-                "half_width": est.half_width,
-                "n": est.n,
-            }
-        )
+        rows.append({"metric": metric, **_row(mean_ci(per_rep[metric], level))})
     return pd.DataFrame(rows)
+
+
+def _row(est: Estimate) -> dict[str, float]:
+    return {
+        "mean": est.mean,
+        "ci_low": est.low,
+        "ci_high": est.high,
+        "half_width": est.half_width,
+        "n": est.n,
+    }
+
+
+def scenario_table(per_rep: pd.DataFrame, metrics: list[str], level: float = 0.95) -> pd.DataFrame:
+    """Per scenario and metric: mean and confidence interval across replications.
+
+    ``per_rep`` has one row per (scenario, replication) and a column per metric.
+    Scenarios keep their order of first appearance.
+    """
+    rows = []
+    for scenario, group in per_rep.groupby("scenario", sort=False):
+        for metric in metrics:
+            rows.append(
+                {"scenario": scenario, "metric": metric, **_row(mean_ci(group[metric], level))}
+            )
+    return pd.DataFrame(rows)
+
+
+def paired_differences(
+    per_rep: pd.DataFrame, reference: str, metrics: list[str], level: float = 0.95
+) -> pd.DataFrame:
+    """Each scenario against the reference, paired by replication (common random numbers).
+
+    For every other scenario and metric: the mean of the per-replication
+    differences (scenario - reference) with its confidence interval, the relative
+    change against the reference mean, the unpaired (Welch) half-width for
+    comparison, and a verdict: ``higher`` or ``lower`` when the interval excludes
+    zero, otherwise ``CI too wide to call``.
+    """
+    ref = per_rep[per_rep["scenario"] == reference].set_index("replication")
+    rows = []
+    for scenario, group in per_rep.groupby("scenario", sort=False):
+        if scenario == reference:
+            continue
+        other = group.set_index("replication")
+        common = other.index.intersection(ref.index)
+        for metric in metrics:
+            a = other.loc[common, metric].to_numpy(dtype=float)
+            b = ref.loc[common, metric].to_numpy(dtype=float)
+            ok = ~(np.isnan(a) | np.isnan(b))
+            diff = mean_ci(a[ok] - b[ok], level)
+            ref_mean = float(np.mean(b[ok])) if ok.any() else math.nan
+            if diff.n < 2 or math.isnan(diff.half_width):
+                verdict = "not enough replications"
+            elif diff.low > 0:
+                verdict = "higher"
+            elif diff.high < 0:
+                verdict = "lower"
+            elif diff.half_width == 0:
+                verdict = "no difference"
+            else:
+                verdict = "CI too wide to call"
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "metric": metric,
+                    "reference": reference,
+                    "diff": diff.mean,
+                    "ci_low": diff.low,
+                    "ci_high": diff.high,
+                    "half_width": diff.half_width,
+                    "relative": diff.mean / ref_mean if ref_mean else math.nan,
+                    "unpaired_half_width": welch_half_width(a[ok], b[ok], level),
+                    "n": diff.n,
+                    "verdict": verdict,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def welch_half_width(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> float:
+    """Half-width of the unpaired (Welch) interval for mean(a) - mean(b)."""
+    na, nb = len(a), len(b)
+    if na < 2 or nb < 2:
+        return math.nan
+    va, vb = np.var(a, ddof=1) / na, np.var(b, ddof=1) / nb
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return 0.0
+    dof = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
+    return float(sps.t.ppf(0.5 + level / 2, dof)) * se
+
+
+def mser5(series: np.ndarray | list[float], batch: int = 5) -> int:
+    """Warm-up truncation point by MSER-5 (White 1997; White, Cobb & Spratt 2000).
+
+    The series is cut into batches of ``batch`` observations; the truncation d
+    (in batches, searched over the first half) minimises the squared standard error
+    of the mean of what remains.  Returns the number of *observations* to drop.
+    """
+    x = np.asarray(series, dtype=float)
+    n_batches = len(x) // batch
+    if n_batches < 4:
+        return 0
+    means = x[: n_batches * batch].reshape(n_batches, batch).mean(axis=1)
+    best_d, best = 0, math.inf
+    for d in range(n_batches // 2 + 1):
+        rest = means[d:]
+        stat = float(((rest - rest.mean()) ** 2).sum()) / len(rest) ** 2
+        if stat < best:
+            best_d, best = d, stat
+    return best_d * batch

@@ -108,3 +108,68 @@ def write_run(
     write_frame(out / "summary.csv", reps.per_rep)
     write_frame(out / "summary_stats.csv", stats)
     write_manifest(out, manifest)
+
+
+class ReplicationStore:
+    """Finished replications, one pair of files each, so an interrupted study resumes.
+
+    A replication lives at ``<root>/<scenario>-<confighash12>-seed<root seed>/rep-NNNN.json``
+    (its summary) and ``.parquet`` (its daily time series); the summary is written
+    last, so a replication counts as stored only when both are complete.  The
+    config hash and the study's root seed in the folder name mean that an edited
+    scenario or a new seed never reuses stale replications.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _paths(
+        self, scenario: str, config_hash: str, seed: int, replication: int
+    ) -> tuple[Path, Path]:
+        folder = self.root / f"{safe_name(scenario)}-{config_hash[:12]}-seed{seed}"
+        stem = f"rep-{replication:04d}"
+        return folder / f"{stem}.json", folder / f"{stem}.parquet"
+
+    def load(
+        self, scenario: str, config_hash: str, seed: int, replication: int
+    ) -> tuple[dict[str, float], pd.DataFrame] | None:
+        summary_path, series_path = self._paths(scenario, config_hash, seed, replication)
+        if not (summary_path.is_file() and series_path.is_file()):
+            return None
+        try:
+            record = json.loads(summary_path.read_text(encoding="utf-8"))
+            series = pd.read_parquet(series_path)
+        except (OSError, ValueError):
+            return None  # damaged by a crash mid-write: compute it again
+        if record.get("config_hash") != config_hash or record.get("seed") != seed:
+            return None
+        summary = {
+            k: (float("nan") if v is None else float(v)) for k, v in record["summary"].items()
+        }
+        return summary, series
+
+    def save(
+        self,
+        scenario: str,
+        config_hash: str,
+        seed: int,
+        replication: int,
+        summary: dict[str, float],
+        series: pd.DataFrame,
+    ) -> None:
+        summary_path, series_path = self._paths(scenario, config_hash, seed, replication)
+        write_frame(series_path, series)
+        record = {
+            "scenario": scenario,
+            "replication": replication,
+            "config_hash": config_hash,
+            "seed": seed,
+            # NaN is not JSON: store it as null and read it back as NaN.
+            "summary": {k: (None if v != v else v) for k, v in summary.items()},
+        }
+        write_text(summary_path, json.dumps(record) + "\n")
+
+
+def safe_name(name: str) -> str:
+    """A scenario name as a file name."""
+    return "".join(c if c.isalnum() or c in "-_.=,[]+" else "_" for c in name)

@@ -22,21 +22,34 @@ _ceo = operator.attrgetter("ceo")
 _INF = float("inf")
 
 
-class Backlog:
-    """Items waiting for (or started by) the lead, ordered by a named policy."""
+class _Items:
+    """What every backlog shares: its items by id and the count of started ones."""
 
     def __init__(self, prio: Prioritisation) -> None:
         self.prio = prio
         self.policy = prio.policy
-        self.fresh: list[list[Any]] = []
-        self.started: list[list[Any]] = []
         self.items: dict[int, Item] = {}
         self.n_started = 0
+        self.daily_list: list[Item] = []
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self.items.values())
+
+
+class Backlog(_Items):
+    """Items waiting for (or started by) the lead, ordered by a named policy."""
+
+    def __init__(self, prio: Prioritisation) -> None:
+        super().__init__(prio)
+        self.fresh: list[list[Any]] = []
+        self.started: list[list[Any]] = []
         self.expedite_in_lane = 0
         self._seq = itertools.count()
         self.key: Callable[[Item], Key] = getattr(self, f"_key_{self.policy}")
         self.newest_first = prio.list_order == "newest"
-        self.daily_list: list[Item] = []
         self.stale = 0
 
     # -- policies -----------------------------------------------------------------
@@ -75,12 +88,6 @@ class Backlog:
         return (-1.0, item.arrived) if item.kind == "platform" else self.key(item)
 
     # -- membership ----------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __iter__(self) -> Iterator[Item]:
-        return iter(self.items.values())
-
     def add(self, item: Item) -> None:
         self.items[item.id] = item
         if self.policy == "top_n":
@@ -183,7 +190,7 @@ class Backlog:
         self.daily_list = listed
 
 
-class FifoBacklog:
+class FifoBacklog(_Items):
     """First come, first served: the same interface on a deque, for speed.
 
     Under FIFO the item in the lead's hands is always the oldest, so a preempted
@@ -191,18 +198,8 @@ class FifoBacklog:
     """
 
     def __init__(self, prio: Prioritisation) -> None:
-        self.prio = prio
-        self.policy = prio.policy
-        self.items: dict[int, Item] = {}
+        super().__init__(prio)
         self.queue: deque[list[Any]] = deque()
-        self.n_started = 0
-        self.daily_list: list[Item] = []
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __iter__(self) -> Iterator[Item]:
-        return iter(self.items.values())
 
     def add(self, item: Item) -> None:
         self.items[item.id] = item

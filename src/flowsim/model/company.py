@@ -10,7 +10,7 @@ import gc
 import heapq
 import math
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from functools import partial
 from typing import Any
 
@@ -18,12 +18,12 @@ import numpy as np
 import simpy
 
 from flowsim.model.distributions import Sampler
-from flowsim.model.entities import STATES, Customer, Item
+from flowsim.model.entities import SCHEDULED, STATES, Customer, Item
 from flowsim.model.lead import Lead
 from flowsim.model.params import Params
 from flowsim.model.recorder import EventLog, HourBook, Level, Window
 from flowsim.model.streams import Source, Streams
-from flowsim.model.team import WorkQueue, Worker
+from flowsim.model.team import Worker, WorkQueue
 
 _RANK_TICKET = 0.0
 _RANK_TASK = 1.0
@@ -63,6 +63,7 @@ class Company:
             )
         }
         self.recent_task_times: deque[float] = deque(maxlen=50)
+        self._quote: float | None = None  # forecast quote, recomputed when the window moves
         self.health_on = p.health.enabled
         self.reviews_on = p.team.review_share > 0
         self.quality_on = p.quality.enabled
@@ -110,7 +111,8 @@ class Company:
             self.streams.get(Source.ESCALATIONS)
         )
         self._resurface_days = p.forgetting.resurface_days.sampler(self._forget_rng)
-        self._ping_effort = p.interrupts.direct_access.effort.sampler(self.streams.get(Source.PINGS))
+        da = p.interrupts.direct_access
+        self._ping_effort = da.effort.sampler(self.streams.get(Source.PINGS))
         self._defect_effort = (
             p.tickets.classes["normal"].effort.sampler(self._quality_rng)
             if "normal" in p.tickets.classes
@@ -130,12 +132,13 @@ class Company:
         ):
             for _ in range(n):
                 self._add_worker(role, ramping=False)
+        da = p.interrupts.direct_access
         for i in range(p.customers.initial_live):
             cust = self._new_customer()
             cust.onboarding_at = cust.live_at = 0.0
             cust.state = "live"
             self.active[cust.id] = cust
-            cust.direct_access = p.interrupts.direct_access.enabled and i < p.interrupts.direct_access.customers
+            cust.direct_access = da.enabled and i < da.customers
             self._start_live(cust)
         env.process(self._sales())
         env.process(self._daily())
@@ -227,8 +230,9 @@ class Company:
             self.rows.append((now, item.id, item.kind, "done", actor, item.customer_id))
         cust = item.customer
         if cust is not None:
-            del cust.open_items[item.id]
-            cust.work.pop(item.id, None)
+            cust.open_items.pop(item.id, None)
+            if item.kind == "task" or item.kind == "ask":
+                cust.work.pop(item.id, None)
         if item.due is not None:
             self._promise_resolved(item, kept=now <= item.due + _EPS)
         kind = item.kind
@@ -243,6 +247,7 @@ class Company:
                 self._maybe_defect(item)
         elif kind in ("task", "ask"):
             self.recent_task_times.append(now - item.arrived)
+            self._quote = None
             if self.quality_on:
                 self._maybe_defect(item)
             if cust is not None and cust.state == "onboarding":
@@ -281,6 +286,7 @@ class Company:
             self.tickets_open -= 1
         self.set_state(item, "dropped")
         if item.customer is not None:
+            item.customer.open_items.pop(item.id, None)
             item.customer.work.pop(item.id, None)
         self.dropped_reasons[reason] = self.dropped_reasons.get(reason, 0) + 1
         self.log.add(self.env.now, item.id, item.kind, "dropped", reason, item.customer_id)
@@ -308,7 +314,7 @@ class Company:
             triage = self.new_item("triage", item.customer, ip.triage_hours, "", item.origin)
             triage.parent = item
             self.support_queue.put(triage, _RANK_TICKET)
-        elif ip.shielding == "office_hours" and item.kind not in ("call", "mentoring"):
+        elif ip.shielding == "office_hours" and item.kind not in SCHEDULED:
             self.office_queue.append(item)
         else:
             self.lead.interrupt(item)
@@ -677,7 +683,9 @@ class Company:
         # forecast: quote the chosen percentile of recent lead times of such items.
         if not self.recent_task_times:
             return end_of_day + 2 * self.week
-        quote = float(np.percentile(self.recent_task_times, cm.forecast_percentile))
+        if self._quote is None:
+            self._quote = percentile(self.recent_task_times, cm.forecast_percentile)
+        quote = self._quote
         due = max(end_of_day, item.arrived + quote)
         return math.ceil(due / self.day - _EPS) * self.day
 
@@ -748,7 +756,8 @@ class Company:
                     self._health(cust, math.copysign(step, gap))
                 if p.churn.enabled and (cust.state == "live" or p.churn.onboarding_can_churn):
                     hazard = p.churn.monthly_hazard
-                    if cust.red_since is not None and now - cust.red_since >= p.churn.red_weeks * self.week:
+                    red_for = now - cust.red_since if cust.red_since is not None else -1.0
+                    if red_for >= p.churn.red_weeks * self.week:
                         hazard = min(1.0, hazard * p.churn.red_multiplier)
                     if hazard >= 1.0:
                         cust.hazard = math.inf
@@ -758,7 +767,7 @@ class Company:
                         self._churn(cust)
             if p.platform.enabled and p.platform.share_of_week > 0:
                 effort = p.platform.share_of_week * p.lead.capacity_hours_per_week
-                self.to_lead(self.new_item("platform", None, effort))
+                self.send_interrupt(self.new_item("platform", None, effort))
 
     def _invest(self, hours: float) -> None:
         pf = self.p.platform
@@ -766,7 +775,9 @@ class Company:
         steps = int(self.platform_hours // pf.hours_per_step)
 
         def cut(base: float) -> float:
-            return base if base <= pf.lead_share_floor else max(pf.lead_share_floor, base - steps * pf.lead_share_cut)
+            if base <= pf.lead_share_floor:
+                return base
+            return max(pf.lead_share_floor, base - steps * pf.lead_share_cut)
 
         self.onboarding_lead_share = cut(self.p.onboarding.lead_share)
         self.ticket_lead_share = {
@@ -892,6 +903,16 @@ TIMESERIES_COLUMNS = (
     "arr",
     "lead_efficiency",
 )
+
+
+def percentile(values: Iterable[float], q: float) -> float:
+    """The q-th percentile with linear interpolation (numpy's default method), in plain
+    Python: for a window of a few dozen values it is far cheaper than a numpy call."""
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
 def _ticket_draws(

@@ -191,7 +191,14 @@ class Empirical(_Dist):
 
 
 Distribution = Annotated[
-    Exponential | Lognormal | Triangular | Uniform | IntegerUniform | Poisson | Constant | Empirical,
+    Exponential
+    | Lognormal
+    | Triangular
+    | Uniform
+    | IntegerUniform
+    | Poisson
+    | Constant
+    | Empirical,
     Field(discriminator="kind"),
 ]
 """Any distribution a config may declare, chosen by its ``kind`` key."""

@@ -29,8 +29,10 @@ LEAD_ACTIVITIES = (
     "escalations",
     "idle",
 )
-# Meetings that happen at their time rather than queue behind other interrupts.
-SCHEDULED = frozenset({"call", "mentoring"})
+# Blocks that happen at their time rather than queue behind other interrupts:
+# meetings, and protected platform time (a policy that yields to every fire is not
+# the policy the config describes).
+SCHEDULED = frozenset({"call", "mentoring", "platform"})
 # Conservation of work: every item is in exactly one of these states.
 STATES = ("waiting", "active", "forgotten", "done", "dropped")
 

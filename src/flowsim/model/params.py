@@ -41,10 +41,13 @@ class Simulation(_Section):
     warmup_weeks: float = Field(
         13,
         ge=0,
-        description="Initial weeks excluded from summary metrics (the event log keeps them), in weeks.",
+        description="Initial weeks excluded from summary metrics (the event log keeps them), "
+        "in weeks.",
     )
     hours_per_day: float = Field(8, gt=0, le=24, description="Working hours in a calendar day.")
-    seed: int = Field(0, ge=0, description="Root seed of the run; replications are spawned from it.")
+    seed: int = Field(
+        0, ge=0, description="Root seed of the run; replications are spawned from it."
+    )
     event_log: bool = Field(
         True, description="Keep the per-event log (turn off for long studies to save memory)."
     )
@@ -196,7 +199,9 @@ class Team(_Section):
     )
     contractor_annual_cost: float = Field(80_000, ge=0, description="Cost per contractor per year.")
     engineer_annual_cost: float = Field(110_000, ge=0, description="Cost per engineer per year.")
-    support_annual_cost: float = Field(60_000, ge=0, description="Cost per support person per year.")
+    support_annual_cost: float = Field(
+        60_000, ge=0, description="Cost per support person per year."
+    )
 
 
 class Hire(_Section):
@@ -253,10 +258,13 @@ class Intake(_Section):
         "wait in a signed backlog; fixed_rate: start `starts_per_month` from the backlog.",
     )
     limit: int = Field(3, ge=1, description="Concurrent onboardings allowed (wip_limit).")
-    starts_per_month: float = Field(1, gt=0, description="Onboarding starts per month (fixed_rate).")
+    starts_per_month: float = Field(
+        1, gt=0, description="Onboarding starts per month (fixed_rate)."
+    )
     patience_weeks: Distribution = Field(
         default_factory=lambda: exponential(12),
-        description="How long a signed customer waits in the backlog before the deal is lost, weeks.",
+        description="How long a signed customer waits in the backlog before the deal is lost, "
+        "in weeks.",
     )
 
 
@@ -383,7 +391,9 @@ class Commitments(_Section):
     @model_validator(mode="after")
     def _mix(self) -> Commitments:
         if self.policy == "mixed" and (not self.mix or sum(self.mix.values()) <= 0):
-            raise ValueError("commitments.mix needs at least one positive weight for policy 'mixed'")
+            raise ValueError(
+                "commitments.mix needs at least one positive weight for policy 'mixed'"
+            )
         return self
 
 
@@ -437,7 +447,9 @@ class Health(_Section):
     @model_validator(mode="after")
     def _bands(self) -> Health:
         if self.red_below > self.green_at:
-            raise ValueError(f"red_below ({self.red_below}) must not exceed green_at ({self.green_at})")
+            raise ValueError(
+                f"red_below ({self.red_below}) must not exceed green_at ({self.green_at})"
+            )
         return self
 
 

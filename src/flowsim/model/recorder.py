@@ -100,7 +100,9 @@ class EventLog:
         if not enabled:
             self.add = self._skip  # type: ignore[method-assign,assignment]
 
-    def add(self, time: float, entity: int, kind: str, event: str, actor: str, customer: int) -> None:
+    def add(
+        self, time: float, entity: int, kind: str, event: str, actor: str, customer: int
+    ) -> None:
         self.rows.append((time, entity, kind, event, actor, customer))
 
     def _skip(self, *args: object) -> None:

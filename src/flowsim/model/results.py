@@ -92,6 +92,19 @@ def events_frame(company: Company) -> pd.DataFrame:
     return df
 
 
+CUSTOMER_COLUMNS = (
+    "customer",
+    "state",
+    "signed_day",
+    "onboarding_day",
+    "live_day",
+    "left_day",
+    "churned_while",
+    "health",
+    "direct_access",
+)
+
+
 def customers_frame(company: Company) -> pd.DataFrame:
     day = company.day
     churn_stage = {cid: stage for cid, _, stage in company.rec["churn"]}
@@ -110,7 +123,7 @@ def customers_frame(company: Company) -> pd.DataFrame:
                 "direct_access": c.direct_access,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(CUSTOMER_COLUMNS))
 
 
 def conservation(company: Company) -> dict[str, int]:
@@ -205,7 +218,9 @@ def summarise(company: Company) -> dict[str, float]:
             live_at_start += 1
             retained += c.state == "live"
     fees = p.onboarding.fee * sum(
-        1 for c in company.customers.values() if c.onboarding_at is not None and c.onboarding_at in w
+        1
+        for c in company.customers.values()
+        if c.onboarding_at is not None and c.onboarding_at in w
     )
     m["cumulative_revenue"] = revenue + fees
     m["net_revenue_retention"] = retained / live_at_start if live_at_start else float("nan")
@@ -230,7 +245,10 @@ METRICS: dict[str, tuple[str, str]] = {
     "onboarding_lead_time_p85_days": ("onboarding start to go-live, 85th percentile", "days"),
     "onboarding_lead_time_p95_days": ("onboarding start to go-live, 95th percentile", "days"),
     "signed_to_live_p85_days": ("signing to go-live, 85th percentile", "days"),
-    "open_onboarding_age_p50_days": ("age of onboardings still open at the horizon, median", "days"),
+    "open_onboarding_age_p50_days": (
+        "age of onboardings still open at the horizon, median",
+        "days",
+    ),
     "tickets_closed_per_week": ("tickets resolved per week", "tickets/week"),
     "ticket_resolution_mean_days": ("ticket resolution time, mean", "days"),
     "lead_utilisation": ("share of the lead's hours not idle", "share"),
@@ -264,8 +282,20 @@ def describe_metric(name: str) -> tuple[str, str]:
         return METRICS[name]
     if name.startswith("lead_") and name.endswith("_hours_per_week"):
         activity = name[5:-15].replace("specs_reviews", "specs and reviews").replace("_", " ")
-        return ("lead hours idle" if activity == "idle" else f"lead hours on {activity}", "hours/week")
+        return (
+            "lead hours idle" if activity == "idle" else f"lead hours on {activity}",
+            "hours/week",
+        )
     if name.startswith("ticket_") and name.endswith("_days"):
         cls, stat = name[7:-5].rsplit("_", 1)
         return (f"{cls.replace('_', '-')} ticket resolution time, {stat}", "days")
     return (name.replace("_", " "), "")
+
+
+def metric_names(params: Params) -> list[str]:
+    """Every summary metric a run of ``params`` reports, without running it."""
+    names = list(METRICS)
+    for cls in params.tickets.classes:
+        names += [f"ticket_{cls}_mean_days", f"ticket_{cls}_p85_days"]
+    names += [f"lead_{activity}_hours_per_week" for activity in LEAD_ACTIVITIES]
+    return names

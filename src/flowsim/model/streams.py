@@ -36,7 +36,9 @@ class Streams:
     """Factory of independent, reproducible generators under one seed sequence."""
 
     def __init__(self, seed: int | np.random.SeedSequence) -> None:
-        self.root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.root = (
+            seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        )
 
     def get(self, source: Source, index: int = 0) -> np.random.Generator:
         """The generator of ``source`` for entity ``index`` (e.g. a customer id)."""

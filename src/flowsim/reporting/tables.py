@@ -72,7 +72,9 @@ def _ci(row: pd.Series, unit: str) -> str:
     return f"[{format_value(row['ci_low'], unit)}, {format_value(row['ci_high'], unit)}]"
 
 
-def format_stats_table(stats: pd.DataFrame, title: str = "", sections: dict[str, list[str]] | None = None) -> str:
+def format_stats_table(
+    stats: pd.DataFrame, title: str = "", sections: dict[str, list[str]] | None = None
+) -> str:
     """Format ``summarise_replications`` output as a sectioned text table.
 
     Each line shows the metric's meaning, its mean, the 95% confidence interval
@@ -96,5 +98,57 @@ def format_stats_table(stats: pd.DataFrame, title: str = "", sections: dict[str,
             row = by_metric.loc[metric]
             value = format_value(row["mean"], unit)
             unit_text = "" if unit in ("share", "") else unit
-            lines.append(f"  {meaning[:width]:<{width}} {value:>12}  {_ci(row, unit):<26} {unit_text}".rstrip())
+            ci = _ci(row, unit)
+            lines.append(f"  {meaning[:width]:<{width}} {value:>12}  {ci:<26} {unit_text}".rstrip())
+    return "\n".join(lines)
+
+
+def _relative(value: float) -> str:
+    """A relative change; beyond 10x (a reference near zero) the percentage says little."""
+    if math.isnan(value) or math.isinf(value):
+        return ""
+    if abs(value) > 10:
+        return ">+999%" if value > 0 else "<-999%"
+    return f"{100 * value:+.0f}%"
+
+
+def _signed(value: float, unit: str) -> str:
+    text = format_value(abs(value), unit)
+    if text == "n/a":
+        return text
+    return ("-" if value < 0 else "+") + text
+
+
+def format_experiment_table(
+    scenarios: pd.DataFrame, differences: pd.DataFrame, reference: str, metrics: list[str]
+) -> str:
+    """One block per metric: each scenario's mean and 95% CI, and its paired difference
+    from the reference with that difference's CI, relative change and verdict."""
+    names = list(dict.fromkeys(scenarios["scenario"]))
+    width = max(12, *(len(n) for n in names)) + 2
+    n = int(scenarios["n"].max()) if len(scenarios) else 0
+    lines = [
+        f"mean over {n} replications [95% CI]; difference from '{reference}' paired by "
+        "replication (common random numbers)"
+    ]
+    by = scenarios.set_index(["scenario", "metric"])
+    diff = differences.set_index(["scenario", "metric"]) if len(differences) else None
+    for metric in metrics:
+        meaning, unit = describe_metric(metric)
+        lines += ["", f"{metric}: {meaning}" + (f" ({unit})" if unit and unit != "share" else "")]
+        for name in names:
+            row = by.loc[(name, metric)]
+            cells = f"  {name:<{width}} {format_value(row['mean'], unit):>12}  {_ci(row, unit):<24}"
+            if name == reference:
+                cells += " reference"
+            elif diff is not None and (name, metric) in diff.index:
+                d = diff.loc[(name, metric)]
+                ci = (
+                    f"[{_signed(d['ci_low'], unit)}, {_signed(d['ci_high'], unit)}]"
+                    if d["n"] >= 2 and not math.isnan(d["half_width"])
+                    else ""
+                )
+                rel = _relative(d["relative"])
+                cells += f" {_signed(d['diff'], unit):>10} {ci:<24} {rel:>6}  {d['verdict']}"
+            lines.append(cells.rstrip())
     return "\n".join(lines)
