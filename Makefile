@@ -13,7 +13,7 @@ $(BIN)/flowsim: pyproject.toml
 	touch $@
 
 demo: $(BIN)/flowsim
-	$(BIN)/flowsim run configs/baseline.yaml --reps 10 --out results/baseline
+	$(BIN)/flowsim experiment experiments/slow_down_to_speed_up.yaml --out results/slow_down_to_speed_up
 
 test: $(BIN)/flowsim
 	$(BIN)/pytest -n auto

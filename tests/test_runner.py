@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 
 from flowsim.cli import main

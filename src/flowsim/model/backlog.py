@@ -133,6 +133,13 @@ class Backlog(_Items):
         if item.expedite:
             item.expedite = False
             self.expedite_in_lane -= 1
+            self._readmit()
+
+    def _readmit(self) -> None:
+        """A place in the expedite lane freed up: the oldest urgent item waiting gets it."""
+        waiting = [i for i in self.items.values() if i.urgent and not i.expedite]
+        if waiting:
+            self.reprioritise(min(waiting, key=lambda i: i.arrived))
 
     def reprioritise(self, item: Item) -> None:
         """Re-rank an item whose urgency or promise changed."""

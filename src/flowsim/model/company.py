@@ -233,7 +233,7 @@ class Company:
             cust.open_items.pop(item.id, None)
             if item.kind == "task" or item.kind == "ask":
                 cust.work.pop(item.id, None)
-        if item.due is not None:
+        if item.due is not None and item.id in self.promise_records:
             self._promise_resolved(item, kept=now <= item.due + _EPS)
         kind = item.kind
         if kind == "ticket":
@@ -259,12 +259,14 @@ class Company:
             self._ungate()
             task = item.parent
             assert task is not None
+            task.gate = None
             if task.state == "waiting":
                 self.dev_queue.put(task, _RANK_TASK)
         elif kind == "review":
             self._ungate()
             task = item.parent
             assert task is not None
+            task.gate = None
             if task.state == "waiting":
                 self._after_review(task, actor)
         elif kind == "platform":
@@ -357,8 +359,7 @@ class Company:
         spec_hours = item.effort * self.p.team.spec_share * self._overhead()
         if spec_hours > 0:
             spec = self.new_item("spec", item.customer, spec_hours, "", item.origin)
-            spec.parent = item
-            self._gate()
+            self._set_gate(item, spec)
             self.to_lead(spec)
         else:
             self.dev_queue.put(item, _RANK_TASK)
@@ -370,8 +371,7 @@ class Company:
             "review", task.customer, task.effort * self.p.team.review_share * self._overhead(), "",
             task.origin,
         )
-        review.parent = task
-        self._gate()
+        self._set_gate(task, review)
         self.to_lead(review)
 
     def _after_review(self, task: Item, actor: str) -> None:
@@ -424,9 +424,26 @@ class Company:
     def book_worker(self, worker: Worker, t0: float, t1: float) -> None:
         self.worker_book.book(worker.role, t0, t1)
 
-    def _gate(self) -> None:
+    def _set_gate(self, task: Item, gate: Item) -> None:
+        """``gate`` (a spec or review) now holds ``task`` up, and carries its pressure."""
+        gate.parent = task
+        task.gate = gate
+        gate.due = task.due
+        gate.urgent = task.urgent
         self.n_gated += 1
         self._update_blocked()
+
+    def _press(self, item: Item, due: float | None = None, urgent: bool = False) -> None:
+        """Apply a promise's due time or an escalation's urgency to an item and to the
+        spec or review that holds it up, so the pressure reaches the work that is stuck."""
+        for target in (item, item.gate):
+            if target is None:
+                continue
+            if due is not None:
+                target.due = due
+            if urgent:
+                target.urgent = True
+            self.lead.backlog.reprioritise(target)
 
     def _ungate(self) -> None:
         self.n_gated -= 1
@@ -650,13 +667,12 @@ class Company:
     def _promise(self, item: Item, mix_u: float) -> None:
         now = self.env.now
         due = self._due_time(item, mix_u)
-        item.due = due
         self.n_promises["made"] += 1
         heapq.heappush(self.promises, (due, item.id, item))
         record = [now, due, "open", None]
         self.rec["promises"].append(record)
         self.promise_records[item.id] = record
-        self.lead.backlog.reprioritise(item)
+        self._press(item, due=due)
         self.log.add(now, item.id, item.kind, "promised", "", item.customer_id)
 
     def _due_time(self, item: Item, mix_u: float) -> float:
@@ -717,8 +733,7 @@ class Company:
                 item.due = None
                 continue
             self._promise_resolved(item, kept=False)
-            item.urgent = True
-            self.lead.backlog.reprioritise(item)
+            self._press(item, urgent=True)
             escalation = self.new_item("escalation", item.customer, self._escalation_effort())
             self.send_interrupt(escalation)
 

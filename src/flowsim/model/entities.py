@@ -51,6 +51,7 @@ class Item:
     urgent = False
     due: float | None = None
     parent: Item | None = None
+    gate: Item | None = None  # the spec or review of this task now waiting on the lead
     lead_u = 0.0
     rework_u: list[float] = []  # noqa: RUF012 - read-only default, replaced per item
     reviews = 0
