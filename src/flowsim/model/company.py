@@ -820,12 +820,24 @@ class Company:
                 for w in self.workers:
                     if w.ramping(now):
                         self.send_interrupt(self.new_item("mentoring", None, mentoring))
+            self._compact_interrupts()
             if top_n:
                 self.lead.backlog.make_daily_list()
                 if forget:
                     self._forget()
             self._sample()
             yield self.env.timeout(self.day)
+
+    def _compact_interrupts(self) -> None:
+        """Drop items whose customer left from the lead's interrupt queue (in place: the
+        lead's loop holds a reference). Where that queue never drains, they would
+        otherwise pile up for the whole run."""
+        queue = self.lead.interrupts
+        if len(queue) > 64:
+            live = [i for i in queue if i.state == "waiting"]
+            if len(live) < len(queue):
+                queue.clear()
+                queue.extend(live)
 
     def _forget(self) -> None:
         """Each unstarted item off today's list is forgotten with the daily probability."""
