@@ -14,6 +14,9 @@ $(BIN)/flowsim: pyproject.toml
 
 demo: $(BIN)/flowsim
 	$(BIN)/flowsim experiment experiments/slow_down_to_speed_up.yaml --out results/slow_down_to_speed_up
+	mkdir -p docs/figures
+	cp results/slow_down_to_speed_up/figures/sweep_curve.png results/slow_down_to_speed_up/figures/lead_week.png \
+	   results/slow_down_to_speed_up/figures/forest.png results/slow_down_to_speed_up/figures/arr.png docs/figures/
 
 test: $(BIN)/flowsim
 	$(BIN)/pytest -n auto

@@ -187,7 +187,7 @@ def test_experiment_replication_matches_flowsim_run(tmp_path):
     pd.testing.assert_frame_equal(
         ours.reset_index(drop=True), direct[ours.columns].reset_index(drop=True)
     )
-    summary, _ = replicate(params, exp.seed, 2, 3)
+    summary, _, _ = replicate(params, exp.seed, 2, 3)
     pd.testing.assert_series_equal(
         pd.Series(summary), ours.iloc[2].drop("replication").astype(float), check_names=False
     )

@@ -10,6 +10,9 @@ The Python API for notebooks and scripts::
     study = flowsim.load_experiment("experiments/policy_levers.yaml", reps=10)
     run = flowsim.run_experiment(study)
     flowsim.paired_differences(run.per_rep, study.reference, ["go_lives"])
+
+    results = flowsim.read_study("results/slow_down_to_speed_up")
+    flowsim.plots.sweep_curve(results)
 """
 
 __version__ = "0.1.0"
@@ -23,6 +26,17 @@ from flowsim.config.experiment import (  # noqa: E402
 from flowsim.model import Params, Result, simulate  # noqa: E402
 from flowsim.runner import run_experiment, run_replications  # noqa: E402
 from flowsim.stats import mean_ci, paired_differences, scenario_table  # noqa: E402
+from flowsim.storage import read_study  # noqa: E402
+
+
+def __getattr__(name: str) -> object:
+    # The charts need matplotlib; load them on first use, not on every import.
+    if name == "plots":
+        from flowsim.reporting import plots
+
+        return plots
+    raise AttributeError(f"module 'flowsim' has no attribute {name!r}")
+
 
 __all__ = [
     "ConfigError",
@@ -35,6 +49,8 @@ __all__ = [
     "load_experiment",
     "mean_ci",
     "paired_differences",
+    "plots",
+    "read_study",
     "run_experiment",
     "run_replications",
     "scenario_table",

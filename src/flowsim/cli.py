@@ -287,6 +287,11 @@ def study_options(command: F) -> F:
                 help="Run on a Dask distributed scheduler (pip install 'flowsim[dask]').",
             ),
             click.option(
+                "--no-report",
+                is_flag=True,
+                help="Do not write report.html and the charts (they take a few seconds).",
+            ),
+            click.option(
                 "--metric",
                 "metrics",
                 multiple=True,
@@ -311,6 +316,7 @@ def run_study(
     workers: int | None,
     scheduler: str | None,
     provenance: dict[str, Any],
+    report: bool = True,
 ) -> None:
     """Run a study, print its table and write its results folder (resumably)."""
     folder = Path(out) if out else Path("results") / experiment.name
@@ -343,6 +349,7 @@ def run_study(
     write_frame(folder / "scenarios.csv", scenarios)
     write_frame(folder / "differences.csv", differences)
     write_frame(folder / "timeseries.parquet", result.timeseries)
+    write_frame(folder / "customers.parquet", result.customers)
     for s in experiment.scenarios:
         write_text(folder / "configs" / f"{safe_name(s.name)}.yaml", dump_yaml(s.params))
     write_manifest(
@@ -350,6 +357,7 @@ def run_study(
         {
             **provenance,
             "study": experiment.name,
+            "description": experiment.description,
             "seed": experiment.seed,
             "replications": experiment.replications,
             "reference": experiment.reference,
@@ -374,17 +382,30 @@ def run_study(
         f"\n{result.reused} replications reused, {result.computed} computed "
         f"in {result.wall_time:.1f} s; wrote {folder}/"
     )
+    if report:
+        from flowsim.reporting.html import write_report  # matplotlib: only when needed
+
+        click.echo(f"report: {write_report(folder)}")
 
 
 @main.command()
 @click.argument("file", type=click.Path(), metavar="FILE")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override one parameter in every scenario, e.g. simulation.horizon_weeks=52.",
+)
 @study_options
 def experiment(
     file: str,
+    sets: tuple[str, ...],
     reps: int | None,
     seed: int | None,
     workers: int | None,
     scheduler: str | None,
+    no_report: bool,
     metrics: tuple[str, ...],
     out: str | None,
 ) -> None:
@@ -395,7 +416,7 @@ def experiment(
     replication. Rerunning into the same --out reuses the stored replications.
     """
     with exit_on_config_error():
-        exp = load_experiment(file, reps=reps)
+        exp = load_experiment(file, reps=reps, sets=sets)
     if seed is not None:
         exp = dataclasses.replace(exp, seed=seed)
     if metrics:
@@ -410,6 +431,7 @@ def experiment(
         workers,
         scheduler,
         {"command": "experiment", "experiment_file": file, "experiment": exp.spec},
+        report=not no_report,
     )
 
 
@@ -473,4 +495,28 @@ def _adhoc_study(
         "overlays": list(opts["overlays"]),
         "sets": list(opts["sets"]),
     }
-    run_study(exp, opts["out"], opts["workers"], opts["scheduler"], provenance)
+    run_study(
+        exp, opts["out"], opts["workers"], opts["scheduler"], provenance, not opts["no_report"]
+    )
+
+
+@main.command("report")
+@click.argument("folder", type=click.Path(), metavar="RESULTS_DIR")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE.html",
+    help="Where to write the report (default: RESULTS_DIR/report.html).",
+)
+def report_command(folder: str, out: str | None) -> None:
+    """Write a study's HTML report (charts embedded) and its charts as PNG files."""
+    if not (Path(folder) / "manifest.json").is_file():
+        fail(f"{folder} is not a flowsim results folder (no manifest.json)")
+    from flowsim.reporting.html import write_report  # matplotlib: only when needed
+
+    try:
+        path = write_report(folder, out)
+    except (OSError, ValueError) as exc:
+        fail(f"cannot write the report for {folder}: {exc}")
+    click.echo(f"wrote {path} and {Path(folder) / 'figures'}/")

@@ -78,21 +78,24 @@ class ExperimentRun:
     experiment: Experiment
     per_rep: pd.DataFrame
     timeseries: pd.DataFrame
+    customers: pd.DataFrame
     reused: int
     computed: int
     wall_time: float
 
 
-def replicate(
-    params: Params, seed: int, replication: int, reps: int
-) -> tuple[dict[str, float], pd.DataFrame]:
-    """One replication for the pool: its summary and daily time series (no event log)."""
+Replicated = tuple[dict[str, float], pd.DataFrame, pd.DataFrame]
+"""One replication's summary, daily time series and customer table."""
+
+
+def replicate(params: Params, seed: int, replication: int, reps: int) -> Replicated:
+    """One replication for the pool: summary, daily time series, customers (no event log)."""
     seed_seq = replication_seeds(seed, reps)[replication]
     quiet = params.model_copy(
         update={"simulation": params.simulation.model_copy(update={"event_log": False})}
     )
     result = simulate(quiet, seed=seed_seq)
-    return result.summary.to_dict(), result.timeseries
+    return result.summary.to_dict(), result.timeseries, result.customers
 
 
 def make_executor(
@@ -140,7 +143,7 @@ def run_experiment(
     store = ReplicationStore(out / "replications") if out is not None else None
     reps = experiment.replications
     tasks = [(s, r) for s in experiment.scenarios for r in range(reps)]
-    done: dict[tuple[str, int], tuple[dict[str, float], pd.DataFrame]] = {}
+    done: dict[tuple[str, int], Replicated] = {}
     hashes = {s.name: config_hash(s.params) for s in experiment.scenarios}
     if store is not None:
         for s, r in tasks:
@@ -150,7 +153,7 @@ def run_experiment(
     reused = len(done)
     pending = [(s, r) for s, r in tasks if (s.name, r) not in done]
 
-    def finished(s_name: str, r: int, value: tuple[dict[str, float], pd.DataFrame]) -> None:
+    def finished(s_name: str, r: int, value: Replicated) -> None:
         done[(s_name, r)] = value
         if store is not None:
             store.save(s_name, hashes[s_name], experiment.seed, r, *value)
@@ -184,11 +187,12 @@ def run_experiment(
         bar.close()
         if own_executor:
             close()
-    per_rep, timeseries = _assemble(experiment, done)
+    per_rep, timeseries, customers = _assemble(experiment, done)
     return ExperimentRun(
         experiment=experiment,
         per_rep=per_rep,
         timeseries=timeseries,
+        customers=customers,
         reused=reused,
         computed=len(pending),
         wall_time=time.perf_counter() - started,
@@ -196,15 +200,20 @@ def run_experiment(
 
 
 def _assemble(
-    experiment: Experiment, done: dict[tuple[str, int], tuple[dict[str, float], pd.DataFrame]]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows, series = [], []
+    experiment: Experiment, done: dict[tuple[str, int], Replicated]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    rows, series, customers = [], [], []
     for s in experiment.scenarios:
         for r in range(experiment.replications):
-            summary, ts = done[(s.name, r)]
+            summary, ts, cust = done[(s.name, r)]
             rows.append({"scenario": s.name, "replication": r, **summary})
             series.append(ts.assign(scenario=s.name, replication=r))
-    return pd.DataFrame(rows), pd.concat(series, ignore_index=True)
+            customers.append(cust.assign(scenario=s.name, replication=r))
+    return (
+        pd.DataFrame(rows),
+        pd.concat(series, ignore_index=True),
+        pd.concat(customers, ignore_index=True),
+    )
 
 
 def pilot_series(experiment: Experiment, series: str, reps: int) -> pd.DataFrame:

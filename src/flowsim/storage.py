@@ -13,6 +13,7 @@ import platform
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,13 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 def write_text(path: Path, text: str) -> None:
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
+
+    atomic_write(path, write)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
 
     atomic_write(path, write)
 
@@ -114,8 +122,9 @@ class ReplicationStore:
     """Finished replications, one pair of files each, so an interrupted study resumes.
 
     A replication lives at ``<root>/<scenario>-<confighash12>-seed<root seed>/rep-NNNN.json``
-    (its summary) and ``.parquet`` (its daily time series); the summary is written
-    last, so a replication counts as stored only when both are complete.  The
+    (its summary), ``.parquet`` (its daily time series) and ``.customers.parquet``;
+    the summary is written last, so a replication counts as stored only when all
+    are complete.  The
     config hash and the study's root seed in the folder name mean that an edited
     scenario or a new seed never reuses stale replications.
     """
@@ -125,20 +134,26 @@ class ReplicationStore:
 
     def _paths(
         self, scenario: str, config_hash: str, seed: int, replication: int
-    ) -> tuple[Path, Path]:
+    ) -> tuple[Path, Path, Path]:
         folder = self.root / f"{safe_name(scenario)}-{config_hash[:12]}-seed{seed}"
         stem = f"rep-{replication:04d}"
-        return folder / f"{stem}.json", folder / f"{stem}.parquet"
+        return (
+            folder / f"{stem}.json",
+            folder / f"{stem}.parquet",
+            folder / f"{stem}.customers.parquet",
+        )
 
     def load(
         self, scenario: str, config_hash: str, seed: int, replication: int
-    ) -> tuple[dict[str, float], pd.DataFrame] | None:
-        summary_path, series_path = self._paths(scenario, config_hash, seed, replication)
-        if not (summary_path.is_file() and series_path.is_file()):
+    ) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame] | None:
+        paths = self._paths(scenario, config_hash, seed, replication)
+        summary_path, series_path, customers_path = paths
+        if not all(p.is_file() for p in paths):
             return None
         try:
             record = json.loads(summary_path.read_text(encoding="utf-8"))
             series = pd.read_parquet(series_path)
+            customers = pd.read_parquet(customers_path)
         except (OSError, ValueError):
             return None  # damaged by a crash mid-write: compute it again
         if record.get("config_hash") != config_hash or record.get("seed") != seed:
@@ -146,7 +161,7 @@ class ReplicationStore:
         summary = {
             k: (float("nan") if v is None else float(v)) for k, v in record["summary"].items()
         }
-        return summary, series
+        return summary, series, customers
 
     def save(
         self,
@@ -156,9 +171,13 @@ class ReplicationStore:
         replication: int,
         summary: dict[str, float],
         series: pd.DataFrame,
+        customers: pd.DataFrame,
     ) -> None:
-        summary_path, series_path = self._paths(scenario, config_hash, seed, replication)
+        summary_path, series_path, customers_path = self._paths(
+            scenario, config_hash, seed, replication
+        )
         write_frame(series_path, series)
+        write_frame(customers_path, customers)
         record = {
             "scenario": scenario,
             "replication": replication,
@@ -173,3 +192,70 @@ class ReplicationStore:
 def safe_name(name: str) -> str:
     """A scenario name as a file name."""
     return "".join(c if c.isalnum() or c in "-_.=,[]+" else "_" for c in name)
+
+
+@dataclass
+class StudyResults:
+    """A study's results folder (written by ``flowsim experiment``, ``compare`` or ``sweep``).
+
+    Attributes
+    ----------
+    folder : Path
+    manifest : dict
+        Study name, seed, replications, reference, metrics, scenarios (names,
+        overlays, sets, config hashes, resolved configs), versions.
+    per_rep : DataFrame
+        One row per (scenario, replication), a column per summary metric.
+    scenarios : DataFrame
+        Mean and 95% CI per scenario and metric.
+    differences : DataFrame
+        Paired differences of each scenario from the reference, per metric.
+    timeseries : DataFrame
+        Daily levels per (scenario, replication).
+    customers : DataFrame
+        One row per customer per (scenario, replication).
+    warmup : DataFrame or None
+        The MSER-5 pilot series, when the warm-up was chosen that way.
+    """
+
+    folder: Path
+    manifest: dict[str, Any]
+    per_rep: pd.DataFrame
+    scenarios: pd.DataFrame
+    differences: pd.DataFrame
+    timeseries: pd.DataFrame
+    customers: pd.DataFrame
+    warmup: pd.DataFrame | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """Scenario names in study order."""
+        return [s["name"] for s in self.manifest["scenarios"]]
+
+    @property
+    def reference(self) -> str:
+        return str(self.manifest["reference"])
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self.manifest["metrics"])
+
+
+def read_study(folder: str | os.PathLike[str]) -> StudyResults:
+    """Read a study's results folder (see :class:`StudyResults`)."""
+    path = Path(folder)
+    manifest = read_manifest(path)
+    if "scenarios" not in manifest:
+        raise ValueError(f"{folder} holds a single run, not a study (use flowsim run's files)")
+    warmup = path / "warmup.csv"
+    customers = path / "customers.parquet"
+    return StudyResults(
+        folder=path,
+        manifest=manifest,
+        per_rep=pd.read_parquet(path / "per_replication.parquet"),
+        scenarios=pd.read_csv(path / "scenarios.csv"),
+        differences=pd.read_csv(path / "differences.csv"),
+        timeseries=pd.read_parquet(path / "timeseries.parquet"),
+        customers=pd.read_parquet(customers) if customers.is_file() else pd.DataFrame(),
+        warmup=pd.read_csv(warmup) if warmup.is_file() else None,
+    )

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -163,8 +164,14 @@ def set_items(mapping: dict[str, Any]) -> list[str]:
     return [f"{key}={yaml_value(value)}" for key, value in mapping.items()]
 
 
-def load_experiment(path: str | os.PathLike[str], reps: int | None = None) -> Experiment:
-    """Read, validate and resolve an experiment file into scenarios of validated Params."""
+def load_experiment(
+    path: str | os.PathLike[str], reps: int | None = None, sets: Iterable[str] = ()
+) -> Experiment:
+    """Read, validate and resolve an experiment file into scenarios of validated Params.
+
+    ``reps`` overrides the file's replications; ``sets`` (``KEY=VALUE``) override
+    a parameter in every scenario, after the scenario's own overrides.
+    """
     data, origins = read_yaml(path)
     try:
         spec = ExperimentSpec.model_validate(data)
@@ -194,10 +201,11 @@ def load_experiment(path: str | os.PathLike[str], reps: int | None = None) -> Ex
     if isinstance(spec.warmup_weeks, int | float):
         common.append(f"simulation.warmup_weeks={yaml_value(spec.warmup_weeks)}")
     base = rel(spec.base)
+    extra = tuple(sets)
 
     def resolve(name: str, overlays: list[str], sets: list[str], description: str) -> Scenario:
         overlay_paths = tuple(rel(o) for o in overlays)
-        all_sets = (*common, *sets, f"name={yaml_value(name)}")
+        all_sets = (*common, *sets, *extra, f"name={yaml_value(name)}")
         try:
             params = load_config(base, overlay_paths, all_sets)
         except ConfigError as exc:

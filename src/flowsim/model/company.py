@@ -101,6 +101,7 @@ class Company:
         self.n_onboarding = 0
         self.signed_backlog: deque[Customer] = deque()
         self.tickets_open = 0
+        self.tickets_created = 0
         self.forgotten_open = 0
 
         self._forget_rng = self.streams.get(Source.FORGETTING)
@@ -338,6 +339,7 @@ class Company:
 
     def _route_ticket(self, t: Item) -> None:
         self.tickets_open += 1
+        self.tickets_created += 1
         has_support = self.n_support > 0
         if has_support and t.cls == "how_to":
             self.support_queue.put(t, _RANK_TICKET)
@@ -368,7 +370,10 @@ class Company:
         self.set_state(task, "waiting")
         self.log.add(self.env.now, task.id, task.kind, "review_wait", "", task.customer_id)
         review = self.new_item(
-            "review", task.customer, task.effort * self.p.team.review_share * self._overhead(), "",
+            "review",
+            task.customer,
+            task.effort * self.p.team.review_share * self._overhead(),
+            "",
             task.origin,
         )
         self._set_gate(task, review)
@@ -376,8 +381,10 @@ class Company:
 
     def _after_review(self, task: Item, actor: str) -> None:
         task.reviews += 1
-        u = task.rework_u[task.reviews - 1] if task.reviews <= len(task.rework_u) else (
-            self._review_rng.random()
+        u = (
+            task.rework_u[task.reviews - 1]
+            if task.reviews <= len(task.rework_u)
+            else (self._review_rng.random())
         )
         if u < self.p.team.rework_probability:
             task.remaining = task.effort * self.p.team.rework_share
@@ -613,7 +620,7 @@ class Company:
         cust = item.customer
         if not q.enabled or cust is None or not cust.active or self._defect_effort is None:
             return
-        chance = (q.base_defect_probability + q.per_backlog_item * len(self.lead.backlog))
+        chance = q.base_defect_probability + q.per_backlog_item * len(self.lead.backlog)
         chance = min(q.max_defect_probability, chance * self.defect_mult)
         if self._quality_rng.random() < chance:
             self.rec["defects"].append(self.env.now)
@@ -795,9 +802,7 @@ class Company:
             return max(pf.lead_share_floor, base - steps * pf.lead_share_cut)
 
         self.onboarding_lead_share = cut(self.p.onboarding.lead_share)
-        self.ticket_lead_share = {
-            c: cut(tc.lead_share) for c, tc in self.p.tickets.classes.items()
-        }
+        self.ticket_lead_share = {c: cut(tc.lead_share) for c, tc in self.p.tickets.classes.items()}
         self.overhead_mult = max(pf.overhead_floor, (1 - pf.overhead_cut) ** steps)
         self.defect_mult = (1 - pf.defect_cut) ** steps
 
@@ -908,6 +913,10 @@ class Company:
                 bands["red"],
                 live * self.p.revenue.arr_per_customer,
                 self.lead.efficiency_now(),
+                len(self.customers) - self.p.customers.initial_live,
+                len(self.rec["golives"]),
+                self.tickets_created,
+                len(self.rec["tickets"]),
             )
         )
 
@@ -929,6 +938,11 @@ TIMESERIES_COLUMNS = (
     "red",
     "arr",
     "lead_efficiency",
+    # cumulative counts since the start, for flow diagrams and throughput
+    "signed",
+    "went_live",
+    "tickets_created",
+    "tickets_closed",
 )
 
 

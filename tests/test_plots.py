@@ -1,0 +1,499 @@
+"""Charts of a study (``flowsim.reporting.plots``): each draws what it says, from the data.
+
+One small study (baseline, the advisor's levers, and a WIP-limit sweep of three
+values; 3 replications of 30 weeks, 4 of them warm-up) is run once through the CLI
+and read back with ``read_study``.  Each chart is checked against numbers recomputed
+here from the study's frames, not from the chart code: percentile lines against
+``numpy.percentile`` of the customers' lead times, the CI band against
+``flowsim.stats.mean_ci``, the stacked week against the per-replication hours, and
+so on; every figure is also rendered to a PNG.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import struct
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.colors import to_hex
+from matplotlib.container import BarContainer, ErrorbarContainer
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
+
+from flowsim.cli import main
+from flowsim.model.entities import LEAD_ACTIVITIES
+from flowsim.reporting import plots
+from flowsim.stats import mean_ci
+from flowsim.storage import StudyResults, read_study
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+WARMUP_DAYS = 4 * 5
+HORIZON_DAYS = 30 * 5
+NAMES = ["baseline", "advisor", "wip[limit=1]", "wip[limit=2]", "wip[limit=4]"]
+SWEEP = ["wip[limit=1]", "wip[limit=2]", "wip[limit=4]"]
+METRICS = [
+    "go_lives_per_quarter",
+    "onboarding_lead_time_p85_days",
+    "promises_kept_share",
+    "arr_at_horizon",
+]
+STUDY = f"""
+    name: plots_small
+    description: a small study for the chart tests
+    base: {CONFIGS}/baseline.yaml
+    replications: 3
+    seed: 11
+    horizon_weeks: 30
+    warmup_weeks: 4
+    reference: advisor
+    metrics: [{", ".join(METRICS)}]
+    scenarios:
+      - name: baseline
+      - name: advisor
+        overlays: [{CONFIGS}/policies/advisor.yaml]
+    sweeps:
+      - name: wip
+        overlays: [{CONFIGS}/policies/advisor.yaml]
+        set: {{intake.policy: wip_limit}}
+        grid: {{intake.limit: [1, 2, 4]}}
+"""
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> StudyResults:
+    root = tmp_path_factory.mktemp("plots_study")
+    spec = root / "study.yaml"
+    spec.write_text(textwrap.dedent(STUDY), encoding="utf-8")
+    out = root / "results"
+    result = CliRunner().invoke(
+        main, ["experiment", str(spec), "--out", str(out), "--workers", "1", "--no-report"]
+    )
+    assert result.exit_code == 0, result.output
+    return read_study(out)
+
+
+@pytest.fixture(scope="module")
+def live_scenario(study: StudyResults) -> str:
+    """The sweep scenario with the most go-lives after the warm-up (there must be some)."""
+    go_lives = study.per_rep.groupby("scenario")["go_lives"].sum()
+    name = str(go_lives.loc[SWEEP].idxmax())
+    assert go_lives[name] > 0, "the small study needs go-lives to draw lead times"
+    return name
+
+
+# ---------------------------------------------------------------- helpers
+def texts(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+
+
+def legend_labels(fig: Figure) -> list[str]:
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
+    return [t.get_text() for leg in legends if leg is not None for t in leg.get_texts()]
+
+
+def has_unit(label: str) -> bool:
+    """An axis label names its unit in brackets, e.g. 'time (weeks)'."""
+    return re.search(r"\([^)]*\)", label) is not None
+
+
+def assert_units(fig: Figure) -> None:
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        for label in (ax.get_xlabel(), ax.get_ylabel()):
+            if label:
+                assert has_unit(label), f"axis label without a unit: {label!r}"
+
+
+def assert_no_overlap(labels: list[Text]) -> None:
+    """Tick labels of one axis do not overlap each other once drawn."""
+    boxes = [t.get_window_extent() for t in labels if t.get_text()]
+    for a, b in zip(boxes, boxes[1:], strict=False):
+        assert not a.overlaps(b), "overlapping tick labels"
+
+
+def mean_daily(study: StudyResults, scenario: str, column: str) -> pd.Series:
+    rows = study.timeseries[study.timeseries["scenario"] == scenario]
+    return rows.groupby("day")[column].mean()
+
+
+def lead_times_after_warmup(study: StudyResults, scenario: str) -> np.ndarray:
+    """Lead times (working days) of the go-lives after the warm-up, from the customer table."""
+    cust = study.customers[study.customers["scenario"] == scenario]
+    live = cust[(cust["live_day"] > 0) & (cust["live_day"] >= WARMUP_DAYS)]
+    return (live["live_day"] - live["onboarding_day"]).to_numpy()
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def stack_top(ax: Axes) -> np.ndarray:
+    """The upper edge of a stack plot: per x, the highest vertex of the last band."""
+    polys = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    verts = np.asarray(polys[-1].get_paths()[0].vertices)
+    return pd.Series(verts[:, 1]).groupby(verts[:, 0]).max().to_numpy()
+
+
+def bars(ax: Axes) -> dict[str, list[Rectangle]]:
+    """The bars of each labelled bar series (``ax.bar``/``barh`` containers)."""
+    return {
+        str(c.get_label()): list(c.patches) for c in ax.containers if isinstance(c, BarContainer)
+    }
+
+
+def row_totals(ax: Axes) -> list[float]:
+    """Per horizontal bar row, top row first: the summed widths of the stacked bars."""
+    totals: dict[float, float] = {}
+    for patches in bars(ax).values():
+        for bar in patches:
+            row = round(bar.get_y() + bar.get_height() / 2, 6)
+            totals[row] = totals.get(row, 0.0) + bar.get_width()
+    return [totals[row] for row in sorted(totals, reverse=True)]
+
+
+# ---------------------------------------------------------------- colours
+def test_scenario_colours_are_stable_distinct_and_grouped(study: StudyResults):
+    colours = plots.scenario_colours(study.names)
+    assert colours == plots.scenario_colours(list(study.names)), "same names, same colours"
+    assert list(colours) == NAMES
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in colours.values())
+    assert len(set(colours.values())) == len(NAMES), "every scenario its own colour"
+    assert colours["baseline"] == plots.BASELINE_GREY
+    # a sweep reads light to dark with the swept value
+    lightness = [sum(int(colours[n][i : i + 2], 16) for i in (1, 3, 5)) for n in SWEEP]
+    assert lightness == sorted(lightness, reverse=True)
+
+
+# ---------------------------------------------------------------- flow
+def test_cumulative_flow_onboarding_stacks_up_to_the_signed_curve(study: StudyResults):
+    fig = plots.cumulative_flow(study, "onboarding", "wip[limit=2]")
+    (ax,) = fig.axes
+    assert "Cumulative flow" in ax.get_title() and "wip[limit=2]" in ax.get_title()
+    assert_units(fig)
+    assert "(weeks)" in ax.get_xlabel()
+    labels = legend_labels(fig)
+    for band in ("went live", "onboarding", "signed, waiting to start", "lost waiting to start"):
+        assert band in labels
+    assert any("warm-up" in label for label in labels)
+    signed = mean_daily(study, "wip[limit=2]", "signed").to_numpy()
+    np.testing.assert_allclose(stack_top(ax), signed, atol=1e-9)
+    top_line = next(ln for ln in ax.get_lines() if str(ln.get_label()).startswith("signed"))
+    np.testing.assert_allclose(np.asarray(top_line.get_ydata(), dtype=float), signed)
+
+
+def test_cumulative_flow_tickets_and_default_scenario(study: StudyResults):
+    fig = plots.cumulative_flow(study, "tickets")
+    (ax,) = fig.axes
+    assert study.reference in ax.get_title(), "defaults to the reference scenario"
+    assert {"closed", "open (incl. forgotten)"} <= set(legend_labels(fig))
+    created = mean_daily(study, study.reference, "tickets_created").to_numpy()
+    np.testing.assert_allclose(stack_top(ax), created, atol=1e-9)
+    with pytest.raises(ValueError, match="kind"):
+        plots.cumulative_flow(study, "deals")
+    with pytest.raises(ValueError, match="unknown scenario"):
+        plots.cumulative_flow(study, "onboarding", "nope")
+
+
+def test_lead_time_scatter_percentile_lines(study: StudyResults, live_scenario: str):
+    fig = plots.lead_time_scatter(study, live_scenario)
+    (ax,) = fig.axes
+    assert live_scenario in ax.get_title()
+    assert_units(fig)
+    lead = lead_times_after_warmup(study, live_scenario)
+    # the window's go-lives are the ones the summary metric counts
+    per_rep = study.per_rep[study.per_rep["scenario"] == live_scenario]
+    assert len(lead) == per_rep["go_lives"].sum()
+    lines = {str(ln.get_label()): ln for ln in ax.get_lines() if "%:" in str(ln.get_label())}
+    for q in (50, 85, 95):
+        value = float(np.percentile(lead, q))
+        label = f"{q}%: {value:.0f} days"
+        assert label in lines, f"missing {label!r}; have {sorted(lines)}"
+        assert float(np.asarray(lines[label].get_ydata())[0]) == pytest.approx(value)
+        assert label in texts(fig), "the line is labelled on the chart, not only the legend"
+    dots = sum(
+        len(np.asarray(c.get_offsets()))
+        for c in ax.collections
+        if str(c.get_label()).startswith("went")
+    )
+    cust = study.customers[study.customers["scenario"] == live_scenario]
+    assert dots == int((cust["live_day"] > 0).sum()), "one dot per go-live of every replication"
+
+
+def test_lead_time_scatter_custom_percentiles(study: StudyResults, live_scenario: str):
+    fig = plots.lead_time_scatter(study, live_scenario, percentiles=(70,))
+    lead = lead_times_after_warmup(study, live_scenario)
+    assert f"70%: {np.percentile(lead, 70):.0f} days" in legend_labels(fig)
+
+
+def test_lead_time_scatter_without_go_lives_renders_a_note(study: StudyResults, tmp_path: Path):
+    assert study.per_rep.loc[study.per_rep["scenario"] == "baseline", "go_lives"].sum() == 0
+    fig = plots.lead_time_scatter(study, "baseline")
+    assert "no customer went live" in texts(fig)
+    assert_units(fig)
+    fig.savefig(tmp_path / "empty.png")
+    assert png_size(tmp_path / "empty.png")[0] > 300
+
+
+def test_throughput_run_chart(study: StudyResults, live_scenario: str):
+    fig = plots.throughput_run_chart(study, live_scenario)
+    assert len(fig.axes) == 4, "go-lives, tickets, WIP and the backlog's twin axis"
+    assert_units(fig)
+    ax_live, ax_tickets, ax_wip, ax_backlog = fig.axes
+    assert "customers/week" in ax_live.get_ylabel()
+    assert "tickets/week" in ax_tickets.get_ylabel()
+    assert "onboardings" in ax_wip.get_ylabel() and "backlog" in ax_backlog.get_ylabel()
+    # the weekly bars add up to the go-lives by the last whole week
+    (weekly,) = bars(ax_live).values()
+    total = sum(p.get_height() for p in weekly)
+    rows = study.timeseries[study.timeseries["scenario"] == live_scenario]
+    last_week_end = rows["day"][rows["day"] % 5 == 0].max()
+    expected = rows[rows["day"] == last_week_end]["went_live"].mean()
+    assert total == pytest.approx(expected)
+    wip = next(ln for ln in ax_wip.get_lines() if ln.get_label() == "onboardings in progress")
+    np.testing.assert_allclose(
+        np.asarray(wip.get_ydata(), dtype=float),
+        mean_daily(study, live_scenario, "onboarding").to_numpy(),
+    )
+
+
+def test_ageing_wip_dots_and_history(study: StudyResults, live_scenario: str):
+    fig = plots.ageing_wip(study, live_scenario)
+    (ax,) = fig.axes
+    assert_units(fig)
+    cust = study.customers[study.customers["scenario"] == live_scenario]
+    open_now = cust[cust["state"] == "onboarding"]
+    ages = np.sort(HORIZON_DAYS - open_now["onboarding_day"].to_numpy())
+    (dots,) = [c for c in ax.collections if c.get_label() == "open onboarding"]
+    np.testing.assert_allclose(np.sort(np.asarray(dots.get_offsets())[:, 1]), ages)
+    lead = lead_times_after_warmup(study, live_scenario)
+    for q in (50, 85, 95):
+        assert f"{q}%: {np.percentile(lead, q):.0f} days" in legend_labels(fig)
+
+
+# ---------------------------------------------------------------- the lead and the team
+def test_lead_week_stacks_add_up_to_the_total_hours(study: StudyResults):
+    fig = plots.lead_week(study)
+    (ax,) = fig.axes
+    assert_units(fig)
+    assert "hours/week" in ax.get_xlabel()
+    ticks = [t.get_text().replace("\n", "") for t in ax.get_yticklabels()]
+    assert ticks == NAMES
+    columns = [f"lead_{a}_hours_per_week" for a in LEAD_ACTIVITIES]
+    totals = study.per_rep.groupby("scenario")[columns].mean().sum(axis=1)
+    series = bars(ax)
+    assert list(series) == [plots.ACTIVITY_LABELS[a] for a in LEAD_ACTIVITIES]
+    assert all(len(patches) == len(NAMES) for patches in series.values())
+    drawn = row_totals(ax)
+    np.testing.assert_allclose(drawn, totals.loc[NAMES].to_numpy())
+    np.testing.assert_allclose(drawn, 45.0, rtol=1e-6)  # the lead's capacity, every hour booked
+    labels = legend_labels(fig)
+    assert labels[: len(LEAD_ACTIVITIES)] == [plots.ACTIVITY_LABELS[a] for a in LEAD_ACTIVITIES]
+    assert "capacity (hours/week)" in labels
+    capacity = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert capacity and capacity[0].get_label() == "capacity (hours/week)"
+    # each activity has its fixed colour, and its segments are the per-replication means
+    for activity in LEAD_ACTIVITIES:
+        patches = series[plots.ACTIVITY_LABELS[activity]]
+        assert {to_hex(b.get_facecolor()) for b in patches} == {plots.ACTIVITY_COLOURS[activity]}
+        means = study.per_rep.groupby("scenario")[f"lead_{activity}_hours_per_week"].mean()
+        np.testing.assert_allclose([b.get_width() for b in patches], means.loc[NAMES])
+    assert_no_overlap(ax.get_yticklabels())
+
+
+def test_lead_week_subset(study: StudyResults):
+    fig = plots.lead_week(study, ["wip[limit=4]", "baseline"])
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert ticks == ["wip[limit=4]", "baseline"]
+    with pytest.raises(ValueError, match="unknown scenario"):
+        plots.lead_week(study, ["nope"])
+
+
+def test_contractor_time_sums_to_one(study: StudyResults):
+    fig = plots.contractor_time(study)
+    (ax,) = fig.axes
+    assert_units(fig)
+    assert "%" in ax.get_xlabel()
+    np.testing.assert_allclose(row_totals(ax), 1.0, atol=1e-9)
+    means = study.per_rep.groupby("scenario")["contractor_blocked_share"].mean()
+    (blocked,) = [p for label, p in bars(ax).items() if label.startswith("blocked")]
+    np.testing.assert_allclose([b.get_width() for b in blocked], means.loc[NAMES].to_numpy())
+
+
+# ---------------------------------------------------------------- customers and revenue
+def test_health_mix(study: StudyResults):
+    fig = plots.health_mix(study, "wip[limit=4]")
+    ax, churn = fig.axes
+    assert_units(fig)
+    assert "wip[limit=4]" in ax.get_title()
+    labels = legend_labels(fig)
+    assert {"green (healthy)", "yellow (at risk)", "red (unhappy)"} <= set(labels)
+    active = sum(mean_daily(study, "wip[limit=4]", c) for c in ("green", "yellow", "red"))
+    np.testing.assert_allclose(stack_top(ax), active.to_numpy(), atol=1e-9)
+    (line,) = churn.get_lines()
+    np.testing.assert_allclose(
+        np.asarray(line.get_ydata(), dtype=float),
+        mean_daily(study, "wip[limit=4]", "churned").to_numpy(),
+    )
+
+
+def test_arr_over_time_lines_and_ci_bands(study: StudyResults):
+    fig = plots.arr_over_time(study)
+    (ax,) = fig.axes
+    assert_units(fig)
+    assert "95% CI" in ax.get_title()
+    lines = [ln for ln in ax.get_lines() if not str(ln.get_label()).startswith("_")]
+    assert [ln.get_label() for ln in lines] == NAMES
+    colours = plots.scenario_colours(study.names)
+    assert [to_hex(ln.get_color()) for ln in lines] == [colours[n] for n in NAMES]
+    assert set(NAMES) <= set(legend_labels(fig))
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == len(NAMES), "one CI band per scenario"
+    # the band at one day is the t-interval across replications
+    name, day = "wip[limit=4]", 100.0
+    rows = study.timeseries[
+        (study.timeseries["scenario"] == name) & (study.timeseries["day"] == day)
+    ]
+    est = mean_ci(rows["arr"])
+    band = np.asarray(bands[NAMES.index(name)].get_paths()[0].vertices)
+    at_day = band[np.isclose(band[:, 0], day / 5), 1]
+    assert est.half_width > 0
+    assert min(at_day) == pytest.approx(est.low) and max(at_day) == pytest.approx(est.high)
+
+
+# ---------------------------------------------------------------- comparisons
+def test_forest_plot(study: StudyResults):
+    fig = plots.forest_plot(study)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == len(METRICS), "one panel per metric"
+    assert_units(fig)
+    others = [n for n in NAMES if n != study.reference]
+    colours = plots.scenario_colours(study.names)
+    diffs = study.differences.set_index(["scenario", "metric"])
+    for ax, metric in zip(visible, METRICS, strict=True):
+        assert metric in ax.get_title()
+        assert ax.get_xlabel().startswith("difference (")
+        assert any(
+            isinstance(ln, Line2D) and np.allclose(ln.get_xdata(), 0) for ln in ax.get_lines()
+        ), "zero line"
+        points = {
+            str(c.get_label()): c.lines[0]
+            for c in ax.containers
+            if isinstance(c, ErrorbarContainer)
+        }
+        scale = 100 if metric == "promises_kept_share" else 1
+        for name in others:
+            diff = diffs.loc[(name, metric), "diff"]
+            if np.isnan(diff):
+                assert name not in points
+                continue
+            point = points[name]
+            assert to_hex(point.get_color()) == colours[name], "points coloured by scenario"
+            assert float(np.asarray(point.get_xdata())[0]) == pytest.approx(diff * scale)
+    ticks = [t.get_text().replace("\n", "") for t in visible[0].get_yticklabels()]
+    assert ticks == others
+    assert "pp" in visible[2].get_xlabel() or "percentage points" in visible[2].get_xlabel()
+
+
+def test_forest_plot_chosen_metrics(study: StudyResults):
+    fig = plots.forest_plot(study, ["churned"])
+    assert [ax.get_visible() for ax in fig.axes] == [True]
+    with pytest.raises(ValueError, match="no paired differences"):
+        plots.forest_plot(study, ["not_a_metric"])
+
+
+def test_sweep_curve_knee_ci_and_littles_law(study: StudyResults):
+    fig = plots.sweep_curve(study)
+    ax_live, ax_lead = fig.axes
+    assert_units(fig)
+    assert "customers/quarter" in ax_live.get_ylabel()
+    assert "working days" in ax_lead.get_ylabel()
+    assert "WIP limit" in ax_live.get_xlabel()
+    assert [float(t) for t in ax_live.get_xticks()] == [1.0, 2.0, 4.0]
+    table = study.scenarios[study.scenarios["metric"] == "go_lives_per_quarter"]
+    means = table.set_index("scenario").loc[SWEEP, "mean"].to_numpy()
+    line = next(ln for ln in ax_live.get_lines() if ln.get_label() == "go-lives per quarter")
+    np.testing.assert_allclose(np.asarray(line.get_ydata(), dtype=float), means)
+    knee_value = [1, 2, 4][int(np.argmax(means))]
+    knee = [ln for ln in ax_live.get_lines() if str(ln.get_label()).startswith("knee")]
+    assert len(knee) == 1 and f"limit={knee_value}" in str(knee[0].get_label())
+    assert float(np.asarray(knee[0].get_xdata())[0]) == knee_value
+    bands = [c for c in ax_live.collections if isinstance(c, PolyCollection)]
+    assert bands and "95% CI" in str(bands[0].get_label())
+    littles = next(ln for ln in ax_lead.get_lines() if ln.get_label() == "Little's law: L/λ")
+    rate = means / 65  # go-lives per working day
+    expected = np.where(rate > 0, np.array([1, 2, 4]) / np.where(rate > 0, rate, 1), np.nan)
+    np.testing.assert_allclose(np.asarray(littles.get_ydata(), dtype=float), expected)
+    assert fig is not plots.sweep_curve(study, "wip")
+
+
+def test_sweep_curve_needs_a_sweep(study: StudyResults):
+    with pytest.raises(ValueError, match="no scenario named like 'nope"):
+        plots.sweep_curve(study, "nope")
+    scenarios = [s for s in study.manifest["scenarios"] if s["name"] in ("baseline", "advisor")]
+    no_sweep = dataclasses.replace(study, manifest={**study.manifest, "scenarios": scenarios})
+    with pytest.raises(ValueError, match="at least 3"):
+        plots.sweep_curve(no_sweep)
+    assert "sweep_curve" not in plots.study_figures(no_sweep)
+
+
+def test_warmup_plot(study: StudyResults):
+    with pytest.raises(ValueError, match="MSER-5"):
+        plots.warmup_plot(study)
+    days = np.arange(150.0)
+    pilot = pd.DataFrame(
+        {"day": days, "lead_backlog": np.minimum(days, 40.0), "truncation_day": 40}
+    )
+    fig = plots.warmup_plot(dataclasses.replace(study, warmup=pilot))
+    (ax,) = fig.axes
+    assert_units(fig)
+    assert "truncation: day 40 (week 8)" in legend_labels(fig)
+    assert "MSER-5" in ax.get_title()
+
+
+# ---------------------------------------------------------------- all of them
+def test_study_figures_keys_and_pngs(study: StudyResults, tmp_path: Path):
+    figures = plots.study_figures(study)
+    assert list(figures) == [
+        "sweep_curve",
+        "forest",
+        "lead_week",
+        "contractors",
+        "arr",
+        "health",
+        "cfd_onboarding",
+        "cfd_tickets",
+        "lead_time_scatter",
+        "throughput",
+        "ageing_wip",
+    ]
+    for name, fig in figures.items():
+        assert isinstance(fig, Figure)
+        assert fig.axes, name
+        assert fig.get_suptitle() or any(ax.get_title() for ax in fig.axes), f"{name}: no title"
+        assert_units(fig)
+        path = tmp_path / f"{name}.png"
+        fig.savefig(path, dpi=80)
+        width, height = png_size(path)
+        assert width >= 500 and height >= 250, name
+        assert path.stat().st_size > 15_000, f"{name}: a nearly empty image"
+    # a notebook cell ending in a chart shows it, without pyplot's inline backend
+    week = figures["lead_week"]
+    assert isinstance(week, plots.ChartFigure)
+    assert week._repr_png_().startswith(b"\x89PNG")
+    pilot = pd.DataFrame({"day": [0.0, 1.0, 2.0], "lead_backlog": [0, 1, 1], "truncation_day": 1})
+    with_pilot = plots.study_figures(dataclasses.replace(study, warmup=pilot))
+    assert list(with_pilot)[-1] == "warmup"
