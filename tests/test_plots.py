@@ -479,7 +479,20 @@ def test_study_figures_keys_and_pngs(study: StudyResults, tmp_path: Path):
         "lead_time_scatter",
         "throughput",
         "ageing_wip",
+        *(
+            f"{chart}__{re.sub(r'[^A-Za-z0-9]+', '_', best).strip('_')}"
+            for best in [plots.best_scenario(study)]
+            if best is not None
+            for chart in (
+                "health",
+                "cfd_onboarding",
+                "lead_time_scatter",
+                "throughput",
+                "ageing_wip",
+            )
+        ),
     ]
+    assert plots.best_scenario(study) != study.reference
     for name, fig in figures.items():
         assert isinstance(fig, Figure)
         assert fig.axes, name
@@ -497,3 +510,40 @@ def test_study_figures_keys_and_pngs(study: StudyResults, tmp_path: Path):
     pilot = pd.DataFrame({"day": [0.0, 1.0, 2.0], "lead_backlog": [0, 1, 1], "truncation_day": 1})
     with_pilot = plots.study_figures(dataclasses.replace(study, warmup=pilot))
     assert list(with_pilot)[-1] == "warmup"
+
+
+def test_sweep_curve_adds_the_mm1_formula_where_the_model_reduces_to_it(tmp_path):
+    """A sweep of the ticket rate on the model reduced to M/M/1 gets a third panel: the
+    measured mean time in system against W = 1/(mu - lambda) from each scenario's config."""
+    from click.testing import CliRunner
+
+    from conftest import reduced_params
+    from flowsim.cli import main
+    from flowsim.config import dump_yaml
+    from flowsim.reporting.plots import mm1_time_in_system_days, sweep_curve
+    from flowsim.storage import read_study
+
+    base = tmp_path / "mm1.yaml"
+    base.write_text(dump_yaml(reduced_params()))
+    spec = tmp_path / "mm1_sweep.yaml"
+    spec.write_text(
+        f"name: mm1\nbase: {base}\nreplications: 3\nseed: 5\nhorizon_weeks: 60\n"
+        "warmup_weeks: 5\nmetrics: [ticket_resolution_mean_days]\n"
+        "sweeps:\n  - name: rate\n    grid: {tickets.per_customer_per_week: [20, 28, 32]}\n"
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["experiment", str(spec), "--workers", "1", "--no-report", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    study = read_study(out)
+    fig = sweep_curve(study, "rate")
+    assert len(fig.axes) == 3
+    panel = fig.axes[2]
+    line = next(ln for ln in panel.get_lines() if ln.get_label().startswith("M/M/1"))
+    # lead at speed 1 (40 h/week), efforts of mean 1 h: W = 1/(1 - lambda) hours, 8 h a day
+    expected = [1 / (1 - r / 40) / 8 for r in (20, 28, 32)]
+    np.testing.assert_allclose(line.get_ydata(), expected)
+    assert mm1_time_in_system_days({}) is None
+    measured = study.scenarios.query("metric == 'ticket_resolution_mean_days'")["mean"]
+    np.testing.assert_allclose(measured.to_numpy(), expected, rtol=0.25)

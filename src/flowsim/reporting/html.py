@@ -152,7 +152,12 @@ def write_report(folder: str | os.PathLike[str], out: str | os.PathLike[str] | N
         png = figure_png(fig)
         write_bytes(study.folder / "figures" / f"{safe_name(name)}.png", png)
         data = base64.b64encode(png).decode("ascii")
-        caption = html.escape(CAPTIONS.get(name, ""))
+        base, _, scenario = name.partition("__")
+        caption = CAPTIONS.get(base, "")
+        if scenario:
+            caption = caption.replace(" (reference scenario)", "").rstrip(".")
+            caption += f" (the scenario with the most go-lives: {scenario})."
+        caption = html.escape(caption)
         sections.append(
             f'<figure id="{html.escape(name)}"><img alt="{html.escape(name)}" '
             f'src="data:image/png;base64,{data}"><figcaption>{caption}</figcaption></figure>'

@@ -1369,8 +1369,26 @@ def sweep_curve(study: StudyResults, sweep: str | None = None) -> Figure:
     p85 = np.array([_stat(study, p.name, "onboarding_lead_time_p85_days") for p in points])
     p50 = np.array([_stat(study, p.name, "onboarding_lead_time_p50_days") for p in points])
 
-    fig = ChartFigure(figsize=(12, 5.2), layout="constrained")
-    ax_live, ax_lead = fig.subplots(1, 2, sharex=True)
+    mm1 = [mm1_time_in_system_days(_config(study, p.name)) for p in points]
+    reduced = all(w is not None for w in mm1)
+    fig = ChartFigure(figsize=(17 if reduced else 12, 5.2), layout="constrained")
+    if reduced:
+        ax_live, ax_lead, ax_mm1 = fig.subplots(1, 3, sharex=True)
+        tickets = np.array([_stat(study, p.name, "ticket_resolution_mean_days") for p in points])
+        _curve(ax_mm1, x, tickets, line_colour, "ticket time in system, mean", points, colours)
+        ax_mm1.plot(
+            x,
+            mm1,
+            color="black",
+            ls="--",
+            lw=1.4,
+            marker="x",
+            label="M/M/1: W = 1/(μ-λ)",
+        )
+        ax_mm1.set_ylabel("ticket time in system (working days)")
+        ax_mm1.set_title("The model reduced to M/M/1, against the formula")
+    else:
+        ax_live, ax_lead = fig.subplots(1, 2, sharex=True)
     _curve(ax_live, x, golives, line_colour, "go-lives per quarter", points, colours)
     _curve(ax_lead, x, p85, line_colour, "lead time, 85th percentile", points, colours)
     _curve(ax_lead, x, p50, line_colour, "lead time, median", points, colours, thin=True)
@@ -1420,7 +1438,7 @@ def sweep_curve(study: StudyResults, sweep: str | None = None) -> Figure:
                 label="_knee" if ax is ax_live else "knee",
             )
     label = _key_label(study, sweep, key)
-    for ax in (ax_live, ax_lead):
+    for ax in fig.axes:
         ax.set_xlabel(label)
         ax.set_xticks(x, [f"{v:g}" for v in x])
         ax.set_ylim(bottom=0)
@@ -1436,6 +1454,46 @@ def sweep_curve(study: StudyResults, sweep: str | None = None) -> Figure:
         f"(mean and 95% CI over {_reps_text(reps)})"
     )
     return fig
+
+
+def mm1_time_in_system_days(config: dict[str, Any]) -> float | None:
+    """Mean time in system of the M/M/1 queue a config reduces to, in working days.
+
+    A config reduces to M/M/1 when every mechanism that is not a plain queue is off
+    (context switching, interrupts, calls, churn, quality, platform, sales, hiring),
+    nobody but the lead works, he serves FIFO, and tickets come in one class with
+    exponential effort that all need him. Then W = 1/(μ - λ), with λ the ticket rate
+    of the live customers and μ his capacity over the mean effort. ``None`` when the
+    config does not reduce to M/M/1 or the queue is unstable.
+    """
+    c = config
+    if not c:
+        return None
+    classes = c["tickets"]["classes"]
+    team = c["team"]
+    if (
+        c["context_switching"]["enabled"]
+        or c["interrupts"]["enabled"]
+        or c["status_calls"]["enabled"]
+        or c["churn"]["enabled"]
+        or c["quality"]["enabled"]
+        or c["platform"]["enabled"]
+        or c["sales"]["new_customers_per_month"] > 0
+        or team["contractors"] + team["engineers"] + team["support"] > 0
+        or c["hiring"]["plan"]
+        or c["lead"]["prioritisation"]["policy"] != "fifo"
+        or len(classes) != 1
+    ):
+        return None
+    (only,) = classes.values()
+    if only["effort"]["kind"] != "exponential" or only["lead_share"] < 1:
+        return None
+    week = 5 * c["simulation"]["hours_per_day"]
+    lam = c["tickets"]["per_customer_per_week"] * c["customers"]["initial_live"] / week
+    mu = c["lead"]["capacity_hours_per_week"] / week / only["effort"]["mean"]
+    if lam >= mu:
+        return None
+    return 1 / (mu - lam) / c["simulation"]["hours_per_day"]
 
 
 def _curve(
@@ -1562,15 +1620,30 @@ _SERIES_UNITS = {
 
 
 # ---------------------------------------------------------------- every chart
+def best_scenario(study: StudyResults) -> str | None:
+    """The scenario with the most go-lives per quarter (mean over replications), when
+    it beats the reference: the one whose flow a reader of the report wants to see
+    next to the reference's. ``None`` when the reference is best or nobody goes live."""
+    if "go_lives_per_quarter" not in study.per_rep.columns:
+        return None
+    means = study.per_rep.groupby("scenario", sort=False)["go_lives_per_quarter"].mean()
+    if means.empty or not means.max() > means.get(study.reference, -np.inf):
+        return None
+    return str(means.idxmax())
+
+
 def study_figures(study: StudyResults) -> dict[str, Figure]:
     """Every chart that applies to a study, keyed by a short file-name-friendly name.
 
     Keys, in report order: ``sweep_curve`` (if the study has a sweep of at least 3
     values), ``forest``, ``lead_week``, ``contractors``, ``arr``, ``health``,
     ``cfd_onboarding``, ``cfd_tickets``, ``lead_time_scatter``, ``throughput``,
-    ``ageing_wip`` (the single-scenario charts show the reference scenario) and
-    ``warmup`` (if the warm-up was chosen by MSER-5).  A chart that does not apply
-    (:class:`NotApplicable`) is left out; any other error propagates.
+    ``ageing_wip`` (the single-scenario charts show the reference scenario); the
+    same single-scenario charts for the scenario with the most go-lives per
+    quarter, when that is not the reference, keyed ``<chart>__<scenario>`` (see
+    :func:`best_scenario`); and ``warmup`` (if the warm-up was chosen by MSER-5).
+    A chart that does not apply (:class:`NotApplicable`) is left out; any other
+    error propagates.
 
     Parameters
     ----------
@@ -1599,8 +1672,18 @@ def study_figures(study: StudyResults) -> dict[str, Figure]:
         ("lead_time_scatter", lambda: lead_time_scatter(study)),
         ("throughput", lambda: throughput_run_chart(study)),
         ("ageing_wip", lambda: ageing_wip(study)),
-        ("warmup", lambda: warmup_plot(study)),
     ]
+    best = best_scenario(study)
+    if best is not None:
+        tag = "__" + re.sub(r"[^A-Za-z0-9]+", "_", best).strip("_")
+        charts += [
+            ("health" + tag, lambda: health_mix(study, best)),
+            ("cfd_onboarding" + tag, lambda: cumulative_flow(study, "onboarding", best)),
+            ("lead_time_scatter" + tag, lambda: lead_time_scatter(study, best)),
+            ("throughput" + tag, lambda: throughput_run_chart(study, best)),
+            ("ageing_wip" + tag, lambda: ageing_wip(study, best)),
+        ]
+    charts.append(("warmup", lambda: warmup_plot(study)))
     figures: dict[str, Figure] = {}
     for key, build in charts:
         try:
