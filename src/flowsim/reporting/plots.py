@@ -856,6 +856,43 @@ def ageing_wip(study: StudyResults, scenario: str | None = None) -> Figure:
 
 
 # ---------------------------------------------------------------- the lead and the team
+def _stacked_bars(
+    ax: Axes,
+    y: np.ndarray,
+    parts: list[tuple[str, np.ndarray, str, str]],
+    min_label: float,
+    fmt: str,
+) -> np.ndarray:
+    """Horizontal stacked bars, one (label, widths, colour, text colour) part after
+    another, each segment of at least ``min_label`` carrying its value; returns the
+    bars' total lengths."""
+    left = np.zeros(len(y))
+    for label, width, colour, text_colour in parts:
+        ax.barh(
+            y,
+            width,
+            left=left,
+            height=0.72,
+            color=colour,
+            label=label,
+            edgecolor="white",
+            linewidth=0.5,
+        )
+        for yi, x0, w in zip(y, left, width, strict=True):
+            if w >= min_label:
+                ax.text(
+                    x0 + w / 2,
+                    yi,
+                    fmt.format(w),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color=text_colour,
+                )
+        left = left + width
+    return left
+
+
 def lead_week(study: StudyResults, scenarios: Sequence[str] | None = None) -> Figure:
     """The lead's week by activity: one stacked bar per scenario.
 
@@ -892,32 +929,22 @@ def lead_week(study: StudyResults, scenarios: Sequence[str] | None = None) -> Fi
 
     fig = ChartFigure(figsize=(11, 1.5 + 0.55 * len(names)), layout="constrained")
     ax = fig.subplots()
-    left = np.zeros(len(names))
-    for activity, column in zip(LEAD_ACTIVITIES, columns, strict=True):
-        width = means[column].fillna(0).to_numpy(dtype=float)
-        ax.barh(
-            y,
-            width,
-            left=left,
-            height=0.72,
-            color=ACTIVITY_COLOURS[activity],
-            label=ACTIVITY_LABELS[activity],
-            edgecolor="white",
-            linewidth=0.5,
-        )
-        for yi, x0, w in zip(y, left, width, strict=True):
-            if w >= 3:
-                dark = activity in ("onboarding", "tickets", "specs_reviews", "escalations")
-                ax.text(
-                    x0 + w / 2,
-                    yi,
-                    f"{w:.0f}",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="white" if dark else "black",
-                )
-        left += width
+    dark = ("onboarding", "tickets", "specs_reviews", "escalations")
+    left = _stacked_bars(
+        ax,
+        y,
+        [
+            (
+                ACTIVITY_LABELS[a],
+                means[c].fillna(0).to_numpy(dtype=float),
+                ACTIVITY_COLOURS[a],
+                "white" if a in dark else "black",
+            )
+            for a, c in zip(LEAD_ACTIVITIES, columns, strict=True)
+        ],
+        min_label=3,
+        fmt="{:.0f}",
+    )
     capacity = np.array(
         [
             float(_config(study, n).get("lead", {}).get("capacity_hours_per_week", math.nan))
@@ -981,36 +1008,17 @@ def contractor_time(study: StudyResults, scenarios: Sequence[str] | None = None)
 
     fig = ChartFigure(figsize=(11, 1.5 + 0.55 * len(names)), layout="constrained")
     ax = fig.subplots()
-    left = np.zeros(len(names))
     parts = [
-        ("working", busy, "#2e7d32", "white"),
-        ("blocked: waiting for the lead's spec or review", blocked, "#d62728", "white"),
-        ("idle, nothing to do", other, "#d0d0d0", "black"),
+        ("working", np.nan_to_num(busy), "#2e7d32", "white"),
+        (
+            "blocked: waiting for the lead's spec or review",
+            np.nan_to_num(blocked),
+            "#d62728",
+            "white",
+        ),
+        ("idle, nothing to do", np.nan_to_num(other), "#d0d0d0", "black"),
     ]
-    for label, share, colour, text_colour in parts:
-        width = np.nan_to_num(share)
-        ax.barh(
-            y,
-            width,
-            left=left,
-            height=0.72,
-            color=colour,
-            label=label,
-            edgecolor="white",
-            linewidth=0.5,
-        )
-        for yi, x0, w in zip(y, left, width, strict=True):
-            if w >= 0.06:
-                ax.text(
-                    x0 + w / 2,
-                    yi,
-                    f"{w:.0%}",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color=text_colour,
-                )
-        left += width
+    _stacked_bars(ax, y, parts, min_label=0.06, fmt="{:.0%}")
     for yi, b in zip(y, busy, strict=True):
         if math.isnan(b):
             ax.text(
