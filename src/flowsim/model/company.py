@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from flowsim.model.distributions import Sampler
+from flowsim.model.distributions import Sampler, Uniform, exponential
 from flowsim.model.entities import SCHEDULED, STATES, Customer, Item
 from flowsim.model.lead import Lead
 from flowsim.model.params import Params
@@ -980,12 +980,8 @@ def _ticket_draws(
 
 
 def _exp_sampler(rng: np.random.Generator, mean: float) -> Sampler:
-    from flowsim.model.distributions import exponential
-
     return exponential(mean).sampler(rng)
 
 
 def _uniform_sampler(rng: np.random.Generator) -> Sampler:
-    from flowsim.model.distributions import Uniform
-
     return Uniform(low=0, high=1).sampler(rng)

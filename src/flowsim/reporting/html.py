@@ -5,17 +5,15 @@ from __future__ import annotations
 import base64
 import html
 import io
-import math
 import os
 from pathlib import Path
 
-import pandas as pd
 import yaml
 from matplotlib.figure import Figure
 
 from flowsim.model.results import describe_metric
 from flowsim.reporting.plots import study_figures
-from flowsim.reporting.tables import format_value
+from flowsim.reporting.tables import ci_text, diff_ci_text, format_value, signed
 from flowsim.storage import StudyResults, read_study, safe_name, write_bytes, write_text
 
 # What each chart shows, under its heading in the report.
@@ -55,17 +53,6 @@ def figure_png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _ci(row: pd.Series, unit: str) -> str:
-    if row["n"] < 2 or math.isnan(row["half_width"]):
-        return ""
-    return f"[{format_value(row['ci_low'], unit)}, {format_value(row['ci_high'], unit)}]"
-
-
-def _signed(value: float, unit: str) -> str:
-    text = format_value(abs(value), unit)
-    return text if text == "n/a" else ("-" if value < 0 else "+") + text
-
-
 def metric_table(study: StudyResults, metric: str) -> str:
     """One metric: each scenario's mean and CI, and its paired difference from the reference."""
     meaning, unit = describe_metric(metric)
@@ -76,18 +63,17 @@ def metric_table(study: StudyResults, metric: str) -> str:
         if name not in scen.index:
             continue
         row = scen.loc[name]
-        cells = [html.escape(name), format_value(row["mean"], unit), _ci(row, unit)]
+        cells = [html.escape(name), format_value(row["mean"], unit), ci_text(row, unit)]
         if name == study.reference:
             cells += ["reference", "", ""]
             css = ' class="ref"'
         elif name in diff.index:
             d = diff.loc[name]
-            ci = (
-                f"[{_signed(d['ci_low'], unit)}, {_signed(d['ci_high'], unit)}]"
-                if d["n"] >= 2 and not math.isnan(d["half_width"])
-                else ""
-            )
-            cells += [_signed(d["diff"], unit), ci, html.escape(str(d["verdict"]))]
+            cells += [
+                signed(d["diff"], unit),
+                diff_ci_text(d, unit),
+                html.escape(str(d["verdict"])),
+            ]
             css = ""
         else:
             cells += ["", "", ""]

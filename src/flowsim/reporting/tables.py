@@ -66,7 +66,8 @@ def format_value(value: float, unit: str) -> str:
     return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
 
 
-def _ci(row: pd.Series, unit: str) -> str:
+def ci_text(row: pd.Series, unit: str) -> str:
+    """A row's 95% interval as ``[low, high]``; empty when it has none."""
     if row["n"] < 2 or math.isnan(row["half_width"]):
         return ""
     return f"[{format_value(row['ci_low'], unit)}, {format_value(row['ci_high'], unit)}]"
@@ -98,7 +99,7 @@ def format_stats_table(
             row = by_metric.loc[metric]
             value = format_value(row["mean"], unit)
             unit_text = "" if unit in ("share", "") else unit
-            ci = _ci(row, unit)
+            ci = ci_text(row, unit)
             lines.append(f"  {meaning[:width]:<{width}} {value:>12}  {ci:<26} {unit_text}".rstrip())
     return "\n".join(lines)
 
@@ -112,11 +113,18 @@ def _relative(value: float) -> str:
     return f"{100 * value:+.0f}%"
 
 
-def _signed(value: float, unit: str) -> str:
+def signed(value: float, unit: str) -> str:
     text = format_value(abs(value), unit)
     if text == "n/a":
         return text
     return ("-" if value < 0 else "+") + text
+
+
+def diff_ci_text(d: pd.Series, unit: str) -> str:
+    """A paired difference's 95% interval as signed ``[low, high]``; empty when it has none."""
+    if d["n"] < 2 or math.isnan(d["half_width"]):
+        return ""
+    return f"[{signed(d['ci_low'], unit)}, {signed(d['ci_high'], unit)}]"
 
 
 def format_experiment_table(
@@ -138,17 +146,15 @@ def format_experiment_table(
         lines += ["", f"{metric}: {meaning}" + (f" ({unit})" if unit and unit != "share" else "")]
         for name in names:
             row = by.loc[(name, metric)]
-            cells = f"  {name:<{width}} {format_value(row['mean'], unit):>12}  {_ci(row, unit):<24}"
+            cells = (
+                f"  {name:<{width}} {format_value(row['mean'], unit):>12}  {ci_text(row, unit):<24}"
+            )
             if name == reference:
                 cells += " reference"
             elif diff is not None and (name, metric) in diff.index:
                 d = diff.loc[(name, metric)]
-                ci = (
-                    f"[{_signed(d['ci_low'], unit)}, {_signed(d['ci_high'], unit)}]"
-                    if d["n"] >= 2 and not math.isnan(d["half_width"])
-                    else ""
-                )
+                ci = diff_ci_text(d, unit)
                 rel = _relative(d["relative"])
-                cells += f" {_signed(d['diff'], unit):>10} {ci:<24} {rel:>6}  {d['verdict']}"
+                cells += f" {signed(d['diff'], unit):>10} {ci:<24} {rel:>6}  {d['verdict']}"
             lines.append(cells.rstrip())
     return "\n".join(lines)
