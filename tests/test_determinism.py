@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import reduced_params, with_overrides
+from conftest import item_times, reduced_params, with_overrides
 from flowsim.model import Params, Result, simulate
 
 SHORT = {"simulation": {"horizon_weeks": 30, "warmup_weeks": 2}}
@@ -162,3 +162,32 @@ def test_reduced_model_tickets_are_common_across_policies() -> None:
     np.testing.assert_array_equal(
         ticket_arrivals(a, 0, float("inf")), ticket_arrivals(b, 0, float("inf"))
     )
+
+
+def test_ping_effort_independent_of_its_arrival_gap() -> None:
+    """A ping's effort and its gap since the previous ping come from different streams.
+
+    Customer 0 pings an otherwise idle lead, so each ping starts on arrival and its
+    handling time is its effort: with exponential efforts, a shared stream would make
+    gap and effort proportional (correlation 1).
+    """
+    params = reduced_params(
+        {
+            "tickets": {"enabled": False},
+            "interrupts": {
+                "enabled": True,
+                "direct_access": {
+                    "enabled": True,
+                    "customers": 1,
+                    "pings_per_week": 10,
+                    "effort": {"kind": "exponential", "mean": 0.25},
+                },
+            },
+        },
+        horizon_weeks=52,
+    )
+    pings = item_times(simulate(params, seed=3).events, "ping").dropna()
+    gap = pings["arrive"].diff().to_numpy()[1:]
+    effort = (pings["done"] - pings["start"]).to_numpy()[1:]
+    assert len(gap) > 300
+    assert abs(np.corrcoef(gap, effort)[0, 1]) < 0.2

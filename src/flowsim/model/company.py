@@ -112,8 +112,6 @@ class Company:
             self.streams.get(Source.ESCALATIONS)
         )
         self._resurface_days = p.forgetting.resurface_days.sampler(self._forget_rng)
-        da = p.interrupts.direct_access
-        self._ping_effort = da.effort.sampler(self.streams.get(Source.PINGS))
         self._defect_effort = (
             p.tickets.classes["normal"].effort.sampler(self._quality_rng)
             if "normal" in p.tickets.classes
@@ -609,11 +607,14 @@ class Company:
     def _pings(self, cust: Customer) -> Generator[simpy.Event, Any, None]:
         da = self.p.interrupts.direct_access
         gap = _exp_sampler(self.streams.get(Source.PINGS, cust.id), self.week / da.pings_per_week)
+        # Efforts from a stream of their own: ping k of customer c costs the same under
+        # every policy, and its effort is independent of its arrival gap.
+        effort = da.effort.sampler(self.streams.get(Source.PING_EFFORT, cust.id))
         while True:
             yield self.env.timeout(gap())
             if cust.state != "live":
                 return
-            self.send_interrupt(self.new_item("ping", cust, self._ping_effort()), screenable=True)
+            self.send_interrupt(self.new_item("ping", cust, effort()), screenable=True)
 
     def _maybe_defect(self, item: Item) -> None:
         q = self.p.quality

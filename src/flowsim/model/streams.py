@@ -30,6 +30,7 @@ class Source(IntEnum):
     TRIAGE = 11
     ESCALATIONS = 12
     ASKS = 13
+    PING_EFFORT = 14
 
 
 class Streams:
