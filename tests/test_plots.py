@@ -31,7 +31,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from flowsim.cli import main
-from flowsim.model.entities import LEAD_ACTIVITIES
+from flowsim.model.catalogue import LEAD_ACTIVITIES
 from flowsim.reporting import plots
 from flowsim.stats import mean_ci
 from flowsim.storage import StudyResults, read_study

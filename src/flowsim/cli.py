@@ -43,8 +43,8 @@ from flowsim.config.experiment import (
     load_experiment,
     sweep_experiment,
 )
+from flowsim.model.catalogue import metric_names
 from flowsim.model.params import Params
-from flowsim.model.results import metric_names
 from flowsim.model.streams import replication_seeds
 from flowsim.reporting import format_experiment_table, format_stats_table
 from flowsim.runner import (
@@ -420,7 +420,7 @@ def experiment(
     if seed is not None:
         exp = dataclasses.replace(exp, seed=seed)
     if metrics:
-        known = metric_names(exp.scenarios[0].params)
+        known = metric_names(list(exp.scenarios[0].params.tickets.classes))
         unknown = [m for m in metrics if m not in known]
         if unknown:
             fail(f"--metric: unknown metric {unknown[0]!r} (known: {', '.join(known)})")

@@ -36,8 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from flowsim.config.errors import ConfigError, dotted, show
 from flowsim.config.loader import load_config, read_yaml
+from flowsim.model.catalogue import metric_names
 from flowsim.model.params import Params
-from flowsim.model.results import metric_names
 
 _NAME = r"^[A-Za-z0-9_.=,+\-\[\]]+$"
 
@@ -239,7 +239,7 @@ def load_experiment(
             line=_line(origins, ("reference",)),
             key="reference",
         )
-    known = metric_names(scenarios[0].params)
+    known = metric_names(list(scenarios[0].params.tickets.classes))
     for metric in spec.metrics:
         if metric not in known:
             raise ConfigError(
@@ -353,7 +353,7 @@ def _adhoc(
     if reps < 2:
         raise ConfigError(f"expected at least 2 replications, got {reps}", source="--reps")
     chosen = metrics or DEFAULT_METRICS
-    known = metric_names(base)
+    known = metric_names(list(base.tickets.classes))
     for metric in chosen:
         if metric not in known:
             raise ConfigError(

@@ -922,31 +922,6 @@ class Company:
         )
 
 
-TIMESERIES_COLUMNS = (
-    "day",
-    "onboarding",
-    "signed_backlog",
-    "live",
-    "churned",
-    "lost_deals",
-    "lead_backlog",
-    "lead_started",
-    "team_queue",
-    "tickets_open",
-    "forgotten_open",
-    "green",
-    "yellow",
-    "red",
-    "arr",
-    "lead_efficiency",
-    # cumulative counts since the start, for flow diagrams and throughput
-    "signed",
-    "went_live",
-    "tickets_created",
-    "tickets_closed",
-)
-
-
 def percentile(values: Iterable[float], q: float) -> float:
     """The q-th percentile with linear interpolation (numpy's default method), in plain
     Python: for a window of a few dozen values it is far cheaper than a numpy call."""

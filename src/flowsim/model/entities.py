@@ -18,17 +18,6 @@ ACTIVITY = {
     "platform": "platform",
     "triage": "triage",
 }
-LEAD_ACTIVITIES = (
-    "onboarding",
-    "tickets",
-    "calls",
-    "specs_reviews",
-    "mentoring",
-    "platform",
-    "switching",
-    "escalations",
-    "idle",
-)
 # Blocks that happen at their time rather than queue behind other interrupts:
 # meetings, and protected platform time (a policy that yields to every fire is not
 # the policy the config describes).

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from flowsim.model.company import TIMESERIES_COLUMNS, Company
-from flowsim.model.entities import LEAD_ACTIVITIES
+from flowsim.model.calendar import WEEKS_PER_QUARTER, WEEKS_PER_YEAR
+from flowsim.model.catalogue import LEAD_ACTIVITIES, TIMESERIES_COLUMNS
+from flowsim.model.company import Company
 from flowsim.model.params import Params
 from flowsim.model.recorder import EVENT_COLUMNS
-
-_WEEKS_PER_YEAR = 52.0
 
 
 @dataclass
@@ -31,7 +30,7 @@ class Result:
     timeseries : pandas.DataFrame
         Daily levels: WIP, queues, health mix, ARR, ...
     summary : pandas.Series
-        The summary metrics, warm-up excluded (see ``METRICS`` for their meaning).
+        The summary metrics, warm-up excluded (see ``flowsim.model.catalogue.METRICS``).
     customers : pandas.DataFrame
         One row per customer: when signed, onboarded, live, left, and why.
     conservation : dict
@@ -72,6 +71,12 @@ def simulate(params: Params, seed: int | np.random.SeedSequence | None = None) -
         seed = params.simulation.seed
     company = Company(params, seed)
     company.run()
+    return collect(company, seed)
+
+
+def collect(company: Company, seed: object) -> Result:
+    """The tidy frames and summary of a company that has run."""
+    params = company.p
     return Result(
         params=params,
         seed=seed,
@@ -149,7 +154,7 @@ def summarise(company: Company) -> dict[str, float]:
 
     golives = [g for g in company.rec["golives"] if g[3] in w]
     m["go_lives"] = len(golives)
-    m["go_lives_per_quarter"] = len(golives) / weeks * 13
+    m["go_lives_per_quarter"] = len(golives) / weeks * WEEKS_PER_QUARTER
     lead_times = [(g[3] - g[2]) / day for g in golives]
     for q in (50, 85, 95):
         m[f"onboarding_lead_time_p{q}_days"] = _pct(lead_times, q)
@@ -202,7 +207,7 @@ def summarise(company: Company) -> dict[str, float]:
     m["lost_deals"] = sum(1 for _, t in company.rec["lost"] if t in w)
 
     arr = p.revenue.arr_per_customer
-    year = _WEEKS_PER_YEAR * week
+    year = float(WEEKS_PER_YEAR) * week
     live_end = [c for c in company.customers.values() if c.state == "live"]
     m["live_customers_at_horizon"] = len(live_end)
     m["onboarding_at_horizon"] = company.n_onboarding
@@ -236,66 +241,3 @@ def summarise(company: Company) -> dict[str, float]:
         cost += cost_rate[wk.role] * w.overlap(wk.joined, w.end) / year
     m["team_cost"] = cost
     return m
-
-
-METRICS: dict[str, tuple[str, str]] = {
-    "go_lives": ("customers gone live in the window", "customers"),
-    "go_lives_per_quarter": ("go-lives per quarter (13 weeks)", "customers/quarter"),
-    "onboarding_lead_time_p50_days": ("onboarding start to go-live, median", "days"),
-    "onboarding_lead_time_p85_days": ("onboarding start to go-live, 85th percentile", "days"),
-    "onboarding_lead_time_p95_days": ("onboarding start to go-live, 95th percentile", "days"),
-    "signed_to_live_p85_days": ("signing to go-live, 85th percentile", "days"),
-    "open_onboarding_age_p50_days": (
-        "age of onboardings still open at the horizon, median",
-        "days",
-    ),
-    "tickets_closed_per_week": ("tickets resolved per week", "tickets/week"),
-    "ticket_resolution_mean_days": ("ticket resolution time, mean", "days"),
-    "lead_utilisation": ("share of the lead's hours not idle", "share"),
-    "contractor_busy_share": ("contractors' and engineers' time working", "share"),
-    "contractor_blocked_share": ("their time idle while work waits on the lead", "share"),
-    "lead_backlog_mean": ("items in the lead's backlog, time-weighted mean", "items"),
-    "promises_made": ("dated promises made in the window", "promises"),
-    "promises_kept": ("promises kept", "promises"),
-    "promises_broken": ("promises broken", "promises"),
-    "promises_kept_share": ("kept / (kept + broken)", "share"),
-    "items_forgotten": ("items forgotten off the daily list", "items"),
-    "defects": ("defects raised as new tickets", "tickets"),
-    "churned": ("customers who left in the window", "customers"),
-    "churned_while_onboarding": ("of which still onboarding", "customers"),
-    "lost_deals": ("signed customers lost waiting to start", "customers"),
-    "live_customers_at_horizon": ("live customers at the end", "customers"),
-    "onboarding_at_horizon": ("customers still onboarding at the end", "customers"),
-    "arr_at_horizon": ("annual recurring revenue at the end", "currency/year"),
-    "cumulative_revenue": ("revenue earned in the window", "currency"),
-    "net_revenue_retention": ("ARR kept from customers live at the window start", "share"),
-    "team_cost": ("cost of the lead and the team in the window", "currency"),
-    "window_weeks": ("length of the steady-state window", "weeks"),
-}
-"""Summary metric -> (meaning, unit). Per-class ticket times and the lead's hours by
-activity (``lead_<activity>_hours_per_week``) follow the same naming."""
-
-
-def describe_metric(name: str) -> tuple[str, str]:
-    """Meaning and unit of a summary metric, including the per-class and per-activity ones."""
-    if name in METRICS:
-        return METRICS[name]
-    if name.startswith("lead_") and name.endswith("_hours_per_week"):
-        activity = name[5:-15].replace("specs_reviews", "specs and reviews").replace("_", " ")
-        return (
-            "lead hours idle" if activity == "idle" else f"lead hours on {activity}",
-            "hours/week",
-        )
-    if name.startswith("ticket_") and name.endswith("_days"):
-        cls, stat = name[7:-5].rsplit("_", 1)
-        return (f"{cls.replace('_', '-')} ticket resolution time, {stat}", "days")
-    return (name.replace("_", " "), "")
-
-
-def metric_names(params: Params) -> list[str]:
-    """Every summary metric a run of ``params`` reports, without running it."""
-    names = list(METRICS)
-    for cls in params.tickets.classes:
-        names += [f"ticket_{cls}_mean_days", f"ticket_{cls}_p85_days"]
-    names += [f"lead_{activity}_hours_per_week" for activity in LEAD_ACTIVITIES]
-    return names

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from matplotlib.figure import Figure
 
-from flowsim.model.results import describe_metric
+from flowsim.model.catalogue import describe_metric
 from flowsim.reporting.plots import study_figures
 from flowsim.reporting.tables import ci_text, diff_ci_text, format_value, signed
 from flowsim.storage import StudyResults, read_study, safe_name, write_bytes, write_text

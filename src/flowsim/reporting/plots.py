@@ -33,8 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from scipy import stats as sps
 
-from flowsim.model.entities import LEAD_ACTIVITIES
-from flowsim.model.results import describe_metric
+from flowsim.model.catalogue import LEAD_ACTIVITIES, describe_metric
 from flowsim.storage import StudyResults
 
 __all__ = [

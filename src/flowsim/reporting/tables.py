@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from flowsim.model.results import describe_metric
+from flowsim.model.catalogue import describe_metric
 
 # The metrics a person reads first, grouped as MODEL.md tells the story.
 SECTIONS: dict[str, list[str]] = {

@@ -1,0 +1,133 @@
+"""Every quantity a run reports, with its meaning and unit: one catalogue for results,
+tables and charts.
+
+``METRICS`` are the summary metrics of one replication (warm-up excluded);
+``SERIES`` are the columns of the daily time series, in column order.  Per-class
+ticket times (``ticket_<class>_mean_days``, ``ticket_<class>_p85_days``) and the
+lead's hours by activity (``lead_<activity>_hours_per_week``) follow a naming
+pattern that :func:`describe_metric` understands.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Quantity(NamedTuple):
+    """What a number means and its unit; ``share`` units are fractions of 1."""
+
+    meaning: str
+    unit: str
+
+
+# Where the lead's hours go (MODEL.md's list), in reporting order.
+LEAD_ACTIVITIES = (
+    "onboarding",
+    "tickets",
+    "calls",
+    "specs_reviews",
+    "mentoring",
+    "platform",
+    "switching",
+    "escalations",
+    "idle",
+)
+
+METRICS: dict[str, Quantity] = {
+    "go_lives": Quantity("customers gone live in the window", "customers"),
+    "go_lives_per_quarter": Quantity("go-lives per quarter (13 weeks)", "customers/quarter"),
+    "onboarding_lead_time_p50_days": Quantity("onboarding start to go-live, median", "days"),
+    "onboarding_lead_time_p85_days": Quantity(
+        "onboarding start to go-live, 85th percentile", "days"
+    ),
+    "onboarding_lead_time_p95_days": Quantity(
+        "onboarding start to go-live, 95th percentile", "days"
+    ),
+    "signed_to_live_p85_days": Quantity("signing to go-live, 85th percentile", "days"),
+    "open_onboarding_age_p50_days": Quantity(
+        "age of onboardings still open at the horizon, median", "days"
+    ),
+    "tickets_closed_per_week": Quantity("tickets resolved per week", "tickets/week"),
+    "ticket_resolution_mean_days": Quantity("ticket resolution time, mean", "days"),
+    "lead_utilisation": Quantity("share of the lead's hours not idle", "share"),
+    "contractor_busy_share": Quantity("contractors' and engineers' time working", "share"),
+    "contractor_blocked_share": Quantity(
+        "their time idle while work waits on the lead", "share"
+    ),
+    "lead_backlog_mean": Quantity("items in the lead's backlog, time-weighted mean", "items"),
+    "promises_made": Quantity("dated promises made in the window", "promises"),
+    "promises_kept": Quantity("promises kept", "promises"),
+    "promises_broken": Quantity("promises broken", "promises"),
+    "promises_kept_share": Quantity("kept / (kept + broken)", "share"),
+    "items_forgotten": Quantity("items forgotten off the daily list", "items"),
+    "defects": Quantity("defects raised as new tickets", "tickets"),
+    "churned": Quantity("customers who left in the window", "customers"),
+    "churned_while_onboarding": Quantity("of which still onboarding", "customers"),
+    "lost_deals": Quantity("signed customers lost waiting to start", "customers"),
+    "live_customers_at_horizon": Quantity("live customers at the end", "customers"),
+    "onboarding_at_horizon": Quantity("customers still onboarding at the end", "customers"),
+    "arr_at_horizon": Quantity("annual recurring revenue at the end", "currency/year"),
+    "cumulative_revenue": Quantity("revenue earned in the window", "currency"),
+    "net_revenue_retention": Quantity(
+        "ARR kept from customers live at the window start", "share"
+    ),
+    "team_cost": Quantity("cost of the lead and the team in the window", "currency"),
+    "window_weeks": Quantity("length of the steady-state window", "weeks"),
+}
+
+SERIES: dict[str, Quantity] = {
+    "day": Quantity("working day of the sample (taken at the start of the day)", "days"),
+    "onboarding": Quantity("customers onboarding", "customers"),
+    "signed_backlog": Quantity("signed customers waiting to start onboarding", "customers"),
+    "live": Quantity("live customers", "customers"),
+    "churned": Quantity("customers churned so far", "customers"),
+    "lost_deals": Quantity("signed customers lost waiting so far", "customers"),
+    "lead_backlog": Quantity("items in the lead's backlog", "items"),
+    "lead_started": Quantity("items the lead has started and not finished", "items"),
+    "team_queue": Quantity("items waiting for contractors and engineers", "items"),
+    "tickets_open": Quantity("tickets not yet resolved", "tickets"),
+    "forgotten_open": Quantity("forgotten items not yet resurfaced", "items"),
+    "green": Quantity("customers in green health", "customers"),
+    "yellow": Quantity("customers in yellow health", "customers"),
+    "red": Quantity("customers in red health", "customers"),
+    "arr": Quantity("annual recurring revenue", "currency/year"),
+    "lead_efficiency": Quantity("the lead's share of time on task", "share"),
+    "signed": Quantity("customers signed so far", "customers"),
+    "went_live": Quantity("customers gone live so far", "customers"),
+    "tickets_created": Quantity("tickets raised so far", "tickets"),
+    "tickets_closed": Quantity("tickets resolved so far", "tickets"),
+}
+"""Daily series; the last four are cumulative counts since the start, for flow
+diagrams and throughput."""
+
+TIMESERIES_COLUMNS = tuple(SERIES)
+
+
+def describe_metric(name: str) -> tuple[str, str]:
+    """Meaning and unit of a summary metric, including the per-class and per-activity ones."""
+    if name in METRICS:
+        return METRICS[name]
+    if name.startswith("lead_") and name.endswith("_hours_per_week"):
+        activity = name[5:-15].replace("specs_reviews", "specs and reviews").replace("_", " ")
+        return (
+            "lead hours idle" if activity == "idle" else f"lead hours on {activity}",
+            "hours/week",
+        )
+    if name.startswith("ticket_") and name.endswith("_days"):
+        cls, stat = name[7:-5].rsplit("_", 1)
+        return (f"{cls.replace('_', '-')} ticket resolution time, {stat}", "days")
+    return (name.replace("_", " "), "")
+
+
+def metric_names(ticket_classes: list[str] | tuple[str, ...]) -> list[str]:
+    """Every summary metric a run reports, given its ticket classes, without running it."""
+    names = list(METRICS)
+    for cls in ticket_classes:
+        names += [f"ticket_{cls}_mean_days", f"ticket_{cls}_p85_days"]
+    names += [f"lead_{activity}_hours_per_week" for activity in LEAD_ACTIVITIES]
+    return names
+
+
+def series_unit(name: str) -> str:
+    """The unit of a daily series (empty for an unknown name)."""
+    return SERIES[name].unit if name in SERIES else ""
