@@ -12,10 +12,39 @@ import itertools
 import operator
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from flowsim.model.entities import Item
-from flowsim.model.params import Prioritisation
+from flowsim.model.section import Section
+
+
+class Prioritisation(Section):
+    """How the lead picks his next item from his backlog."""
+
+    policy: Literal["fifo", "urgent_first", "top_n", "oldest_first", "classes_of_service"] = Field(
+        "top_n",
+        description=(
+            "fifo: first come first served; urgent_first: urgent and escalated first, then FIFO; "
+            "top_n: the CEO's daily list of the top N items (urgent, then promised by due time, "
+            "then by list_order), re-ranked each morning; oldest_first: by the age of the "
+            "customer's request; classes_of_service: an expedite lane of limited size, then "
+            "items with a dated promise by due time, then FIFO."
+        ),
+    )
+    top_n: int = Field(10, ge=1, description="Length of the daily list (top_n policy). Story: 10.")
+    list_order: Literal["newest", "oldest"] = Field(
+        "newest",
+        description=(
+            "Order of non-urgent, unpromised items on the daily list: newest first (the "
+            "squeaky wheel, the story's CEO) or oldest first."
+        ),
+    )
+    expedite_limit: int = Field(
+        2, ge=1, description="Items allowed in the expedite lane at once (classes_of_service)."
+    )
+
 
 Key = tuple[float, ...]
 _ceo = operator.attrgetter("ceo")

@@ -34,6 +34,7 @@ LEAD_ACTIVITIES = (
 )
 
 METRICS: dict[str, Quantity] = {
+    "window_weeks": Quantity("length of the steady-state window", "weeks"),
     "go_lives": Quantity("customers gone live in the window", "customers"),
     "go_lives_per_quarter": Quantity("go-lives per quarter (13 weeks)", "customers/quarter"),
     "onboarding_lead_time_p50_days": Quantity("onboarding start to go-live, median", "days"),
@@ -72,7 +73,6 @@ METRICS: dict[str, Quantity] = {
         "ARR kept from customers live at the window start", "share"
     ),
     "team_cost": Quantity("cost of the lead and the team in the window", "currency"),
-    "window_weeks": Quantity("length of the steady-state window", "weeks"),
 }
 
 SERIES: dict[str, Quantity] = {
@@ -120,11 +120,17 @@ def describe_metric(name: str) -> tuple[str, str]:
 
 
 def metric_names(ticket_classes: list[str] | tuple[str, ...]) -> list[str]:
-    """Every summary metric a run reports, given its ticket classes, without running it."""
-    names = list(METRICS)
-    for cls in ticket_classes:
-        names += [f"ticket_{cls}_mean_days", f"ticket_{cls}_p85_days"]
-    names += [f"lead_{activity}_hours_per_week" for activity in LEAD_ACTIVITIES]
+    """Every summary metric a run reports, given its ticket classes, without running it,
+    in the order of a run's summary: the per-class ticket times follow the overall one,
+    and the lead's hours by activity come before his utilisation."""
+    names: list[str] = []
+    for name in METRICS:
+        if name == "lead_utilisation":
+            names += [f"lead_{activity}_hours_per_week" for activity in LEAD_ACTIVITIES]
+        names.append(name)
+        if name == "ticket_resolution_mean_days":
+            for cls in ticket_classes:
+                names += [f"ticket_{cls}_mean_days", f"ticket_{cls}_p85_days"]
     return names
 
 

@@ -95,7 +95,7 @@ class Customer:
         "pending_tasks",
         "unfinished",
         "direct_access",
-        "streams",
+        "churned_while",
     )
 
     def __init__(self, id: int, now: float, health: float) -> None:
@@ -114,7 +114,7 @@ class Customer:
         self.pending_tasks: list[tuple[float, float, list[float]]] = []
         self.unfinished = 0
         self.direct_access = False
-        self.streams: dict[str, Any] = {}
+        self.churned_while = ""  # the stage a churned customer left in
 
     @property
     def active(self) -> bool:

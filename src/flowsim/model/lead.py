@@ -4,20 +4,39 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import simpy
+from pydantic import Field
 
-from flowsim.model.backlog import make_backlog
+from flowsim.model.backlog import Backlog, FifoBacklog, Prioritisation
+from flowsim.model.catalogue import LEAD_ACTIVITIES
 from flowsim.model.entities import ACTIVITY, SCHEDULED, Item
-from flowsim.model.recorder import HourBook
+from flowsim.model.ledger import Ledger
+from flowsim.model.recorder import EventLog, HourBook, Level, Window
+from flowsim.model.section import Section
 
-if TYPE_CHECKING:
-    from flowsim.model.company import Company
+
+class Lead(Section):
+    """The bottleneck engineer."""
+
+    capacity_hours_per_week: float = Field(
+        45,
+        gt=0,
+        description="Hours he works per week (story: overtime, 45). He works this many hours "
+        "in each 5-day calendar week.",
+    )
+    wip_limit: int | None = Field(
+        None,
+        ge=1,
+        description="Lead WIP limit: at most this many started, unfinished items; null for none.",
+    )
+    prioritisation: Prioritisation = Field(default_factory=Prioritisation)
+    annual_cost: float = Field(150_000, ge=0, description="Cost per year, in currency units.")
 
 
-class Lead:
-    """The bottleneck engineer.
+class LeadEngineer:
+    """The bottleneck engineer at work.
 
     He handles interrupts first, in arrival order and without preemption among
     them; then pays one resume cost to get back into his started work; then works
@@ -26,28 +45,67 @@ class Lead:
     of that time is booked as switching.  Every stretch of his time is one
     *segment* (activity, start, share on task), booked when it ends, so his hours
     by activity add up to his capacity over the run.
+
+    Parameters
+    ----------
+    env : simpy.Environment
+    speed : float
+        His hours of work per clock hour (capacity per week over the week's length).
+    backlog : Backlog or FifoBacklog
+        His backlog, ordered by the prioritisation policy.
+    efficiency : list of float
+        Share of time on task with 1, 2, ... started items (``[1.0]``: no switching cost).
+    resume_cost : float
+        Hours lost getting back into started work after interrupts.
+    wip_limit : int or None
+        At most this many started items.
+    ledger : Ledger
+        Where items change state and end.
+    log : EventLog
     """
 
-    def __init__(self, company: Company) -> None:
-        p = company.p
-        self.c = company
-        self.env = company.env
-        self.speed = p.lead.capacity_hours_per_week / company.week
-        self.book = HourBook(self.speed)
-        self.backlog = make_backlog(p.lead.prioritisation)
+    def __init__(
+        self,
+        env: simpy.Environment,
+        speed: float,
+        backlog: Backlog | FifoBacklog,
+        efficiency: list[float],
+        resume_cost: float,
+        wip_limit: int | None,
+        ledger: Ledger,
+        log: EventLog,
+    ) -> None:
+        self.env = env
+        self.speed = speed
+        self.book = HourBook(speed)
+        self.backlog = backlog
+        self.level = Level()  # items in the backlog, integrated over time
         self.interrupts: deque[Item] = deque()
-        self.wip_limit = p.lead.wip_limit
-        cs = p.context_switching
-        self.efficiency = list(cs.efficiency) if cs.enabled else [1.0]
-        self.resume_cost = p.interrupts.resume_cost_hours if p.interrupts.enabled else 0.0
+        self.wip_limit = wip_limit
+        self.efficiency = efficiency
+        self.resume_cost = resume_cost
+        self.ledger = ledger
+        self.log = log
         self.current: Item | None = None
         self.preempting = False
         self.wake: simpy.Event | None = None
         self.needs_resume = False
         self.segment: tuple[str, float, float] | None = None
-        self.proc = self.env.process(self.run())
+        self.proc = env.process(self.run())
 
     # -- arrivals ------------------------------------------------------------------
+    def assign(self, item: Item) -> None:
+        """Put an item in his backlog (and wake him if he is idle)."""
+        self.backlog.add(item)
+        level = self.level
+        now = self.env.now
+        level.area += (now - level.since) * level.value
+        level.since = now
+        level.value = len(self.backlog.items)
+        if self.wake is not None:
+            self.wake.succeed()
+            self.wake = None
+
     def interrupt(self, item: Item) -> None:
         """An item that preempts whatever backlog item he is working on.
 
@@ -64,6 +122,23 @@ class Lead:
         elif self.current is not None and not self.preempting:
             self.preempting = True
             self.proc.interrupt()
+
+    def discard(self, item: Item) -> None:
+        """Take a dropped item out of his backlog, if it is there."""
+        if item.id in self.backlog.items:
+            self.backlog.remove(item)
+            self.level.set(self.env.now, len(self.backlog.items))
+
+    def compact_interrupts(self) -> None:
+        """Drop items whose customer left from the interrupt queue (in place: the work
+        loop holds a reference). Where that queue never drains, they would otherwise
+        pile up for the whole run."""
+        queue = self.interrupts
+        if len(queue) > 64:
+            live = [i for i in queue if i.state == "waiting"]
+            if len(live) < len(queue):
+                queue.clear()
+                queue.extend(live)
 
     # -- his time ------------------------------------------------------------------
     def efficiency_now(self) -> float:
@@ -91,20 +166,33 @@ class Lead:
             self.end_segment()
             self.segment = (activity, self.env.now, share)
 
+    def metrics(self, window: Window, weeks: float) -> dict[str, float]:
+        """His hours by activity per week, his utilisation and his mean backlog."""
+        hours = self.book.in_window
+        m = {
+            f"lead_{activity}_hours_per_week": hours.get(activity, 0.0) / weeks
+            for activity in LEAD_ACTIVITIES
+        }
+        m["lead_utilisation"] = 1 - hours.get("idle", 0.0) / max(1e-12, sum(hours.values()))
+        m["lead_backlog_mean"] = self.level.window_mean(window.end)
+        return m
+
     # -- the work loop -------------------------------------------------------------
     def run(self) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        c = self.c
         backlog = self.backlog
-        rows = c.log.rows
-        logging = c.log.enabled
-        counts = c.state_counts
+        log = self.log
+        rows = log.rows
+        logging = log.enabled
+        ledger = self.ledger
+        complete = ledger.complete
+        counts = ledger.counts
         interrupts = self.interrupts
         speed = self.speed
         hours = self.book.total
         efficiency = self.efficiency
         n_eff = len(efficiency)
-        level = c.lead_backlog_level
+        level = self.level
         items = backlog.items
         # The backlog path below is the hot loop of every run: it books hours and
         # levels inline rather than through helpers, for speed.
@@ -115,7 +203,7 @@ class Lead:
                     continue  # dropped while queued (its customer left)
                 yield from self._uninterrupted(item, ACTIVITY[item.kind], item.remaining)
                 item.remaining = 0.0
-                c.complete(item, "lead")
+                complete(item, "lead")
                 self.needs_resume = True
                 continue
             if self.needs_resume:
@@ -162,7 +250,7 @@ class Lead:
                 level.area += (now - level.since) * level.value
                 level.since = now
                 level.value = len(items)
-                c.complete(item, "lead")
+                complete(item, "lead")
             else:
                 worked = (env.now - t0) * speed * eff
                 item.remaining = max(0.0, item.remaining - worked)
@@ -178,8 +266,8 @@ class Lead:
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         if item is not None:
-            self.c.set_state(item, "active")
-            self.c.log.add(env.now, item.id, item.kind, "start", "lead", item.customer_id)
+            self.ledger.set_state(item, "active")
+            self.log.add(env.now, item.id, item.kind, "start", "lead", item.customer_id)
         self.segment = (activity, env.now, 1.0)
         yield env.timeout(hours / self.speed)
         self.end_segment()

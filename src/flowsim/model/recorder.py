@@ -7,6 +7,11 @@ once, after the run.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Window:
@@ -88,6 +93,34 @@ class Level:
         return (self.area - self.area_at_window_start) / length if length > 0 else float("nan")
 
 
+class Table:
+    """Named records appended as plain tuples on the hot path, read by column name after.
+
+    ``append`` is the list's own method, so recording a row costs one tuple; the
+    names say what each position means, and :meth:`column` and :meth:`frame` read
+    them back by name.
+    """
+
+    __slots__ = ("names", "rows", "append")
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+        self.rows: list[Any] = []  # tuples (lists where a record is updated later)
+        self.append = self.rows.append
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, name: str) -> list[Any]:
+        k = self.names.index(name)
+        return [row[k] for row in self.rows]
+
+    def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=list(self.names))
+
+
 EVENT_COLUMNS = ("time", "entity", "kind", "event", "actor", "customer")
 
 
@@ -107,3 +140,17 @@ class EventLog:
 
     def _skip(self, *args: object) -> None:
         pass
+
+
+def percentile_or_nan(values: Sequence[float], q: float) -> float:
+    """The q-th percentile of ``values`` (numpy's default method), NaN when there are none."""
+    import numpy as np
+
+    return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+def mean_or_nan(values: Sequence[float]) -> float:
+    """The mean of ``values``, NaN when there are none."""
+    import numpy as np
+
+    return float(np.mean(values)) if len(values) else float("nan")

@@ -1,0 +1,194 @@
+"""Support tickets: live customers raise them, the lead or the team resolves them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, Literal
+
+import numpy as np
+import simpy
+from pydantic import Field, model_validator
+
+from flowsim.model.calendar import Calendar
+from flowsim.model.distributions import Distribution, lognormal
+from flowsim.model.entities import Customer, Item
+from flowsim.model.lead import LeadEngineer
+from flowsim.model.ledger import Ledger
+from flowsim.model.mechanism import Mechanism
+from flowsim.model.mechanisms.platform import PlatformEffects
+from flowsim.model.recorder import Table, Window, mean_or_nan, percentile_or_nan
+from flowsim.model.section import Section, off_switch
+from flowsim.model.streams import Source, Streams
+from flowsim.model.team import RANK_TICKET, TeamAtWork
+
+
+class TicketClass(Section):
+    """One class of support ticket."""
+
+    share: float = Field(ge=0, le=1, description="Share of tickets in this class.")
+    effort: Distribution = Field(description="Hours to resolve one ticket.")
+    lead_share: float = Field(0.7, ge=0, le=1, description="Share needing the lead (live access).")
+    target_days: float = Field(
+        gt=0, description="Resolution time the customer expects, in days; longer hurts health."
+    )
+
+
+TicketClassName = Literal["urgent", "normal", "how_to"]
+
+
+def _ticket_classes() -> dict[TicketClassName, TicketClass]:
+    return {
+        "urgent": TicketClass(share=0.2, effort=lognormal(2, 1.0), target_days=1),
+        "normal": TicketClass(share=0.5, effort=lognormal(4, 1.0), target_days=5),
+        "how_to": TicketClass(share=0.3, effort=lognormal(0.5, 1.0), target_days=2),
+    }
+
+
+class Tickets(Section):
+    """Support tickets raised by live customers."""
+
+    enabled: bool = off_switch("support tickets")
+    per_customer_per_week: float = Field(
+        1, ge=0, description="Tickets per live customer per week, Poisson. Story: 1."
+    )
+    classes: dict[TicketClassName, TicketClass] = Field(
+        default_factory=_ticket_classes,
+        description="Ticket classes; shares must add up to 1. Story: 20% / 50% / 30%.",
+    )
+
+    @model_validator(mode="after")
+    def _shares_sum(self) -> Tickets:
+        total = sum(c.share for c in self.classes.values())
+        if self.classes and abs(total - 1) > 1e-6:
+            raise ValueError(f"ticket class shares must add up to 1, got {total:g}")
+        return self
+
+
+class TicketsMechanism(Mechanism):
+    """Each live customer raises tickets (Poisson); each goes to whoever may resolve it.
+
+    A how-to ticket goes to support when there is a support person; a ticket that
+    needs the lead (a share of its class, lowered by platform investment), or that
+    nobody else can take, goes to him (an urgent one as an interrupt); the rest go
+    to support, or else to the developers.
+
+    ``on_closed`` lists what else happens when a ticket is resolved (health, defects).
+    """
+
+    section = "tickets"
+
+    def __init__(
+        self,
+        config: Tickets,
+        cal: Calendar,
+        env: simpy.Environment,
+        ledger: Ledger,
+        lead: LeadEngineer,
+        team: TeamAtWork,
+        effects: PlatformEffects,
+        streams: Streams,
+        send_screenable: Callable[[Item], None],
+    ) -> None:
+        self.config = config
+        self.cal = cal
+        self.env = env
+        self.ledger = ledger
+        self.lead = lead
+        self.team = team
+        self.effects = effects
+        self.streams = streams
+        self.send_screenable = send_screenable
+        self.open = 0
+        self.created = 0
+        self.closed = Table("cls", "arrived", "done")
+        self.on_closed: list[Callable[[Item], None]] = []
+
+    @staticmethod
+    def switched_on(config: Tickets) -> bool:
+        return config.enabled and config.per_customer_per_week > 0
+
+    def went_live(self, cust: Customer) -> None:
+        self.env.process(self._tickets(cust))
+
+    def _tickets(self, cust: Customer) -> Generator[simpy.Event, Any, None]:
+        draws = ticket_draws(
+            self.streams.get(Source.TICKETS, cust.id),
+            self.config,
+            self.cal.week / self.config.per_customer_per_week,
+        )
+        timeout = self.env.timeout
+        for gap, cls, effort, lead_u in draws:
+            yield timeout(gap)
+            if cust.state != "live":
+                return
+            ticket = self.ledger.new("ticket", cust, effort, cls)
+            ticket.lead_u = lead_u
+            self.route(ticket)
+
+    def route(self, t: Item) -> None:
+        """Send a new ticket to whoever may resolve it."""
+        self.open += 1
+        self.created += 1
+        team = self.team
+        has_support = team.n_support > 0
+        if has_support and t.cls == "how_to":
+            team.support_queue.put(t, RANK_TICKET)
+        elif t.lead_u < self.effects.ticket_lead_share[t.cls] or not (
+            has_support or team.n_dev.value > 0
+        ):
+            if t.cls == "urgent":
+                self.send_screenable(t)
+            else:
+                self.lead.assign(t)
+        elif has_support:
+            team.support_queue.put(t, RANK_TICKET)
+        else:
+            team.dev_queue.put(t, RANK_TICKET)
+
+    def resolved(self, item: Item, actor: str) -> None:
+        self.open -= 1
+        self.closed.append((item.cls, item.arrived, self.env.now))
+        for hook in self.on_closed:
+            hook(item)
+
+    def dropped(self, item: Item) -> None:
+        if item.kind == "ticket":
+            self.open -= 1
+
+    def metrics(self, window: Window) -> dict[str, float]:
+        w = window
+        day = self.cal.day
+        weeks = (w.end - w.start) / self.cal.week
+        closed = [(cls, arrived, done) for cls, arrived, done in self.closed.rows if done in w]
+        m = {
+            "tickets_closed_per_week": len(closed) / weeks,
+            "ticket_resolution_mean_days": mean_or_nan([d - a for _, a, d in closed]) / day,
+        }
+        for name in self.config.classes:
+            times = [(d - a) / day for cls, a, d in closed if cls == name]
+            m[f"ticket_{name}_mean_days"] = mean_or_nan(times)
+            m[f"ticket_{name}_p85_days"] = percentile_or_nan(times, 85)
+        return m
+
+
+def ticket_draws(
+    rng: np.random.Generator, tickets: Tickets, mean_gap: float, block: int = 256
+) -> Iterator[tuple[float, str, float, float]]:
+    """Endless (gap, class, effort, lead need) tuples of one customer's ticket stream.
+
+    Drawn in blocks with a fixed number of draws per ticket (one effort per class,
+    the class picks one), so ticket k of a customer is the same under every policy:
+    common random numbers.
+    """
+    names = list(tickets.classes)
+    cum = np.cumsum([c.share for c in tickets.classes.values()])
+    cum[-1] = 1.0  # guard against shares summing to 1 - epsilon
+    while True:
+        gaps = rng.exponential(mean_gap, block)
+        pick = np.searchsorted(cum, rng.random(block), side="right")
+        lead_u = rng.random(block)
+        efforts = np.stack([c.effort.draw(rng, block) for c in tickets.classes.values()])
+        chosen = efforts[pick, np.arange(block)]
+        yield from zip(
+            gaps.tolist(), [names[k] for k in pick], chosen.tolist(), lead_u.tolist(), strict=True
+        )
