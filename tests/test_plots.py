@@ -1,4 +1,4 @@
-"""Charts of a study (``flowsim.reporting.plots``): each draws what it says, from the data.
+"""Charts of a study (``flowsim.reporting.charts``): each draws what it says, from the data.
 
 One small study (baseline, the advisor's levers, and a WIP-limit sweep of three
 values; 3 replications of 30 weeks, 4 of them warm-up) is run once through the CLI
@@ -15,7 +15,9 @@ import dataclasses
 import re
 import struct
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,9 +32,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
+from conftest import deep_merge, reduced_params
 from flowsim.cli import main
+from flowsim.config import dump_yaml
 from flowsim.model.catalogue import LEAD_ACTIVITIES
-from flowsim.reporting import plots
+from flowsim.model.params import Params
+from flowsim.model.reduction import mm1_time_in_system_days
+from flowsim.reporting import charts
+from flowsim.reporting.charts.base import BASELINE_GREY
 from flowsim.stats import mean_ci
 from flowsim.storage import StudyResults, read_study
 
@@ -167,12 +174,12 @@ def row_totals(ax: Axes) -> list[float]:
 
 # ---------------------------------------------------------------- colours
 def test_scenario_colours_are_stable_distinct_and_grouped(study: StudyResults):
-    colours = plots.scenario_colours(study.names)
-    assert colours == plots.scenario_colours(list(study.names)), "same names, same colours"
+    colours = charts.scenario_colours(study.names)
+    assert colours == charts.scenario_colours(list(study.names)), "same names, same colours"
     assert list(colours) == NAMES
     assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in colours.values())
     assert len(set(colours.values())) == len(NAMES), "every scenario its own colour"
-    assert colours["baseline"] == plots.BASELINE_GREY
+    assert colours["baseline"] == BASELINE_GREY
     # a sweep reads light to dark with the swept value
     lightness = [sum(int(colours[n][i : i + 2], 16) for i in (1, 3, 5)) for n in SWEEP]
     assert lightness == sorted(lightness, reverse=True)
@@ -180,7 +187,7 @@ def test_scenario_colours_are_stable_distinct_and_grouped(study: StudyResults):
 
 # ---------------------------------------------------------------- flow
 def test_cumulative_flow_onboarding_stacks_up_to_the_signed_curve(study: StudyResults):
-    fig = plots.cumulative_flow(study, "onboarding", "wip[limit=2]")
+    fig = charts.cumulative_flow(study, "onboarding", "wip[limit=2]")
     (ax,) = fig.axes
     assert "Cumulative flow" in ax.get_title() and "wip[limit=2]" in ax.get_title()
     assert_units(fig)
@@ -196,20 +203,20 @@ def test_cumulative_flow_onboarding_stacks_up_to_the_signed_curve(study: StudyRe
 
 
 def test_cumulative_flow_tickets_and_default_scenario(study: StudyResults):
-    fig = plots.cumulative_flow(study, "tickets")
+    fig = charts.cumulative_flow(study, "tickets")
     (ax,) = fig.axes
     assert study.reference in ax.get_title(), "defaults to the reference scenario"
     assert {"closed", "open (incl. forgotten)"} <= set(legend_labels(fig))
     created = mean_daily(study, study.reference, "tickets_created").to_numpy()
     np.testing.assert_allclose(stack_top(ax), created, atol=1e-9)
     with pytest.raises(ValueError, match="kind"):
-        plots.cumulative_flow(study, "deals")
+        charts.cumulative_flow(study, "deals")
     with pytest.raises(ValueError, match="unknown scenario"):
-        plots.cumulative_flow(study, "onboarding", "nope")
+        charts.cumulative_flow(study, "onboarding", "nope")
 
 
 def test_lead_time_scatter_percentile_lines(study: StudyResults, live_scenario: str):
-    fig = plots.lead_time_scatter(study, live_scenario)
+    fig = charts.lead_time_scatter(study, live_scenario)
     (ax,) = fig.axes
     assert live_scenario in ax.get_title()
     assert_units(fig)
@@ -234,14 +241,14 @@ def test_lead_time_scatter_percentile_lines(study: StudyResults, live_scenario: 
 
 
 def test_lead_time_scatter_custom_percentiles(study: StudyResults, live_scenario: str):
-    fig = plots.lead_time_scatter(study, live_scenario, percentiles=(70,))
+    fig = charts.lead_time_scatter(study, live_scenario, percentiles=(70,))
     lead = lead_times_after_warmup(study, live_scenario)
     assert f"70%: {np.percentile(lead, 70):.0f} days" in legend_labels(fig)
 
 
 def test_lead_time_scatter_without_go_lives_renders_a_note(study: StudyResults, tmp_path: Path):
     assert study.per_rep.loc[study.per_rep["scenario"] == "baseline", "go_lives"].sum() == 0
-    fig = plots.lead_time_scatter(study, "baseline")
+    fig = charts.lead_time_scatter(study, "baseline")
     assert "no customer went live" in texts(fig)
     assert_units(fig)
     fig.savefig(tmp_path / "empty.png")
@@ -249,7 +256,7 @@ def test_lead_time_scatter_without_go_lives_renders_a_note(study: StudyResults, 
 
 
 def test_throughput_run_chart(study: StudyResults, live_scenario: str):
-    fig = plots.throughput_run_chart(study, live_scenario)
+    fig = charts.throughput_run_chart(study, live_scenario)
     assert len(fig.axes) == 4, "go-lives, tickets, WIP and the backlog's twin axis"
     assert_units(fig)
     ax_live, ax_tickets, ax_wip, ax_backlog = fig.axes
@@ -271,7 +278,7 @@ def test_throughput_run_chart(study: StudyResults, live_scenario: str):
 
 
 def test_ageing_wip_dots_and_history(study: StudyResults, live_scenario: str):
-    fig = plots.ageing_wip(study, live_scenario)
+    fig = charts.ageing_wip(study, live_scenario)
     (ax,) = fig.axes
     assert_units(fig)
     cust = study.customers[study.customers["scenario"] == live_scenario]
@@ -286,7 +293,7 @@ def test_ageing_wip_dots_and_history(study: StudyResults, live_scenario: str):
 
 # ---------------------------------------------------------------- the lead and the team
 def test_lead_week_stacks_add_up_to_the_total_hours(study: StudyResults):
-    fig = plots.lead_week(study)
+    fig = charts.lead_week(study)
     (ax,) = fig.axes
     assert_units(fig)
     assert "hours/week" in ax.get_xlabel()
@@ -295,35 +302,35 @@ def test_lead_week_stacks_add_up_to_the_total_hours(study: StudyResults):
     columns = [f"lead_{a}_hours_per_week" for a in LEAD_ACTIVITIES]
     totals = study.per_rep.groupby("scenario")[columns].mean().sum(axis=1)
     series = bars(ax)
-    assert list(series) == [plots.ACTIVITY_LABELS[a] for a in LEAD_ACTIVITIES]
+    assert list(series) == [charts.ACTIVITY_LABELS[a] for a in LEAD_ACTIVITIES]
     assert all(len(patches) == len(NAMES) for patches in series.values())
     drawn = row_totals(ax)
     np.testing.assert_allclose(drawn, totals.loc[NAMES].to_numpy())
     np.testing.assert_allclose(drawn, 45.0, rtol=1e-6)  # the lead's capacity, every hour booked
     labels = legend_labels(fig)
-    assert labels[: len(LEAD_ACTIVITIES)] == [plots.ACTIVITY_LABELS[a] for a in LEAD_ACTIVITIES]
+    assert labels[: len(LEAD_ACTIVITIES)] == [charts.ACTIVITY_LABELS[a] for a in LEAD_ACTIVITIES]
     assert "capacity (hours/week)" in labels
     capacity = [c for c in ax.collections if isinstance(c, LineCollection)]
     assert capacity and capacity[0].get_label() == "capacity (hours/week)"
     # each activity has its fixed colour, and its segments are the per-replication means
     for activity in LEAD_ACTIVITIES:
-        patches = series[plots.ACTIVITY_LABELS[activity]]
-        assert {to_hex(b.get_facecolor()) for b in patches} == {plots.ACTIVITY_COLOURS[activity]}
+        patches = series[charts.ACTIVITY_LABELS[activity]]
+        assert {to_hex(b.get_facecolor()) for b in patches} == {charts.ACTIVITY_COLOURS[activity]}
         means = study.per_rep.groupby("scenario")[f"lead_{activity}_hours_per_week"].mean()
         np.testing.assert_allclose([b.get_width() for b in patches], means.loc[NAMES])
     assert_no_overlap(ax.get_yticklabels())
 
 
 def test_lead_week_subset(study: StudyResults):
-    fig = plots.lead_week(study, ["wip[limit=4]", "baseline"])
+    fig = charts.lead_week(study, ["wip[limit=4]", "baseline"])
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks == ["wip[limit=4]", "baseline"]
     with pytest.raises(ValueError, match="unknown scenario"):
-        plots.lead_week(study, ["nope"])
+        charts.lead_week(study, ["nope"])
 
 
 def test_contractor_time_sums_to_one(study: StudyResults):
-    fig = plots.contractor_time(study)
+    fig = charts.contractor_time(study)
     (ax,) = fig.axes
     assert_units(fig)
     assert "%" in ax.get_xlabel()
@@ -335,7 +342,7 @@ def test_contractor_time_sums_to_one(study: StudyResults):
 
 # ---------------------------------------------------------------- customers and revenue
 def test_health_mix(study: StudyResults):
-    fig = plots.health_mix(study, "wip[limit=4]")
+    fig = charts.health_mix(study, "wip[limit=4]")
     ax, churn = fig.axes
     assert_units(fig)
     assert "wip[limit=4]" in ax.get_title()
@@ -351,13 +358,13 @@ def test_health_mix(study: StudyResults):
 
 
 def test_arr_over_time_lines_and_ci_bands(study: StudyResults):
-    fig = plots.arr_over_time(study)
+    fig = charts.arr_over_time(study)
     (ax,) = fig.axes
     assert_units(fig)
     assert "95% CI" in ax.get_title()
     lines = [ln for ln in ax.get_lines() if not str(ln.get_label()).startswith("_")]
     assert [ln.get_label() for ln in lines] == NAMES
-    colours = plots.scenario_colours(study.names)
+    colours = charts.scenario_colours(study.names)
     assert [to_hex(ln.get_color()) for ln in lines] == [colours[n] for n in NAMES]
     assert set(NAMES) <= set(legend_labels(fig))
     bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
@@ -376,12 +383,12 @@ def test_arr_over_time_lines_and_ci_bands(study: StudyResults):
 
 # ---------------------------------------------------------------- comparisons
 def test_forest_plot(study: StudyResults):
-    fig = plots.forest_plot(study)
+    fig = charts.forest_plot(study)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == len(METRICS), "one panel per metric"
     assert_units(fig)
     others = [n for n in NAMES if n != study.reference]
-    colours = plots.scenario_colours(study.names)
+    colours = charts.scenario_colours(study.names)
     diffs = study.differences.set_index(["scenario", "metric"])
     for ax, metric in zip(visible, METRICS, strict=True):
         assert metric in ax.get_title()
@@ -409,14 +416,14 @@ def test_forest_plot(study: StudyResults):
 
 
 def test_forest_plot_chosen_metrics(study: StudyResults):
-    fig = plots.forest_plot(study, ["churned"])
+    fig = charts.forest_plot(study, ["churned"])
     assert [ax.get_visible() for ax in fig.axes] == [True]
     with pytest.raises(ValueError, match="no paired differences"):
-        plots.forest_plot(study, ["not_a_metric"])
+        charts.forest_plot(study, ["not_a_metric"])
 
 
 def test_sweep_curve_knee_ci_and_littles_law(study: StudyResults):
-    fig = plots.sweep_curve(study)
+    fig = charts.sweep_curve(study)
     ax_live, ax_lead = fig.axes
     assert_units(fig)
     assert "customers/quarter" in ax_live.get_ylabel()
@@ -437,27 +444,27 @@ def test_sweep_curve_knee_ci_and_littles_law(study: StudyResults):
     rate = means / 65  # go-lives per working day
     expected = np.where(rate > 0, np.array([1, 2, 4]) / np.where(rate > 0, rate, 1), np.nan)
     np.testing.assert_allclose(np.asarray(littles.get_ydata(), dtype=float), expected)
-    assert fig is not plots.sweep_curve(study, "wip")
+    assert fig is not charts.sweep_curve(study, "wip")
 
 
 def test_sweep_curve_needs_a_sweep(study: StudyResults):
     with pytest.raises(ValueError, match="no scenario named like 'nope"):
-        plots.sweep_curve(study, "nope")
+        charts.sweep_curve(study, "nope")
     scenarios = [s for s in study.manifest["scenarios"] if s["name"] in ("baseline", "advisor")]
     no_sweep = dataclasses.replace(study, manifest={**study.manifest, "scenarios": scenarios})
     with pytest.raises(ValueError, match="at least 3"):
-        plots.sweep_curve(no_sweep)
-    assert "sweep_curve" not in plots.study_figures(no_sweep)
+        charts.sweep_curve(no_sweep)
+    assert "sweep_curve" not in charts.study_figures(no_sweep)
 
 
 def test_warmup_plot(study: StudyResults):
     with pytest.raises(ValueError, match="MSER-5"):
-        plots.warmup_plot(study)
+        charts.warmup_plot(study)
     days = np.arange(150.0)
     pilot = pd.DataFrame(
         {"day": days, "lead_backlog": np.minimum(days, 40.0), "truncation_day": 40}
     )
-    fig = plots.warmup_plot(dataclasses.replace(study, warmup=pilot))
+    fig = charts.warmup_plot(dataclasses.replace(study, warmup=pilot))
     (ax,) = fig.axes
     assert_units(fig)
     assert "truncation: day 40 (week 8)" in legend_labels(fig)
@@ -466,7 +473,7 @@ def test_warmup_plot(study: StudyResults):
 
 # ---------------------------------------------------------------- all of them
 def test_study_figures_keys_and_pngs(study: StudyResults, tmp_path: Path):
-    figures = plots.study_figures(study)
+    figures = charts.study_figures(study)
     assert list(figures) == [
         "sweep_curve",
         "forest",
@@ -481,7 +488,7 @@ def test_study_figures_keys_and_pngs(study: StudyResults, tmp_path: Path):
         "ageing_wip",
         *(
             f"{chart}__{re.sub(r'[^A-Za-z0-9]+', '_', best).strip('_')}"
-            for best in [plots.best_scenario(study)]
+            for best in [charts.best_scenario(study)]
             if best is not None
             for chart in (
                 "health",
@@ -492,7 +499,7 @@ def test_study_figures_keys_and_pngs(study: StudyResults, tmp_path: Path):
             )
         ),
     ]
-    assert plots.best_scenario(study) != study.reference
+    assert charts.best_scenario(study) != study.reference
     for name, fig in figures.items():
         assert isinstance(fig, Figure)
         assert fig.axes, name
@@ -505,45 +512,96 @@ def test_study_figures_keys_and_pngs(study: StudyResults, tmp_path: Path):
         assert path.stat().st_size > 15_000, f"{name}: a nearly empty image"
     # a notebook cell ending in a chart shows it, without pyplot's inline backend
     week = figures["lead_week"]
-    assert isinstance(week, plots.ChartFigure)
+    assert isinstance(week, charts.ChartFigure)
     assert week._repr_png_().startswith(b"\x89PNG")
     pilot = pd.DataFrame({"day": [0.0, 1.0, 2.0], "lead_backlog": [0, 1, 1], "truncation_day": 1})
-    with_pilot = plots.study_figures(dataclasses.replace(study, warmup=pilot))
+    with_pilot = charts.study_figures(dataclasses.replace(study, warmup=pilot))
     assert list(with_pilot)[-1] == "warmup"
 
 
-def test_sweep_curve_adds_the_mm1_formula_where_the_model_reduces_to_it(tmp_path):
-    """A sweep of the ticket rate on the model reduced to M/M/1 gets a third panel: the
-    measured mean time in system against W = 1/(mu - lambda) from each scenario's config."""
-    from click.testing import CliRunner
+MM1_STUDY = """
+    name: mm1
+    base: {base}
+    replications: 3
+    seed: 5
+    horizon_weeks: 60
+    warmup_weeks: 5
+    metrics: [ticket_resolution_mean_days]
+    sweeps:
+      - name: rate
+        grid: {{tickets.per_customer_per_week: [20, 28, 32]}}
+"""
+# Customers who ping the lead directly: with interrupts off the pings join his backlog,
+# a second arrival stream in front of him, so the model is no longer M/M/1.
+DIRECT_PINGS = {
+    "interrupts": {
+        "enabled": False,
+        "direct_access": {"enabled": True, "customers": 1, "pings_per_week": 3},
+    }
+}
 
-    from conftest import reduced_params
-    from flowsim.cli import main
-    from flowsim.config import dump_yaml
-    from flowsim.reporting.plots import mm1_time_in_system_days, sweep_curve
-    from flowsim.storage import read_study
 
-    base = tmp_path / "mm1.yaml"
-    base.write_text(dump_yaml(reduced_params()))
-    spec = tmp_path / "mm1_sweep.yaml"
-    spec.write_text(
-        f"name: mm1\nbase: {base}\nreplications: 3\nseed: 5\nhorizon_weeks: 60\n"
-        "warmup_weeks: 5\nmetrics: [ticket_resolution_mean_days]\n"
-        "sweeps:\n  - name: rate\n    grid: {tickets.per_customer_per_week: [20, 28, 32]}\n"
-    )
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def mm1_study(tmp_path_factory: pytest.TempPathFactory) -> StudyResults:
+    """A sweep of the ticket rate on the model reduced to M/M/1 (conftest's reduced config)."""
+    root = tmp_path_factory.mktemp("mm1_study")
+    base = root / "mm1.yaml"
+    base.write_text(dump_yaml(reduced_params()), encoding="utf-8")
+    spec = root / "mm1_sweep.yaml"
+    spec.write_text(textwrap.dedent(MM1_STUDY.format(base=base)), encoding="utf-8")
+    out = root / "out"
     result = CliRunner().invoke(
         main, ["experiment", str(spec), "--workers", "1", "--no-report", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    study = read_study(out)
-    fig = sweep_curve(study, "rate")
+    return read_study(out)
+
+
+def with_configs(
+    study: StudyResults, edit: Callable[[dict[str, Any]], dict[str, Any]]
+) -> StudyResults:
+    """The study with each scenario's resolved config in the manifest replaced by ``edit(it)``."""
+    scenarios = [
+        {**s, "resolved_config": edit(s["resolved_config"])} for s in study.manifest["scenarios"]
+    ]
+    return dataclasses.replace(study, manifest={**study.manifest, "scenarios": scenarios})
+
+
+def mm1_lines(fig: Figure) -> list[Line2D]:
+    return [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_label().startswith("M/M/1")]
+
+
+def test_sweep_curve_adds_the_mm1_formula_where_the_model_reduces_to_it(mm1_study: StudyResults):
+    """A sweep of the ticket rate on the model reduced to M/M/1 gets a third panel: the
+    measured mean time in system against W = 1/(mu - lambda) from each scenario's config."""
+    fig = charts.sweep_curve(mm1_study, "rate")
     assert len(fig.axes) == 3
-    panel = fig.axes[2]
-    line = next(ln for ln in panel.get_lines() if ln.get_label().startswith("M/M/1"))
+    (line,) = mm1_lines(fig)
+    assert line.axes is fig.axes[2]
     # lead at speed 1 (40 h/week), efforts of mean 1 h: W = 1/(1 - lambda) hours, 8 h a day
     expected = [1 / (1 - r / 40) / 8 for r in (20, 28, 32)]
     np.testing.assert_allclose(line.get_ydata(), expected)
-    assert mm1_time_in_system_days({}) is None
-    measured = study.scenarios.query("metric == 'ticket_resolution_mean_days'")["mean"]
+    formula = [
+        mm1_time_in_system_days(Params.model_validate(s["resolved_config"]))
+        for s in mm1_study.manifest["scenarios"]
+    ]
+    np.testing.assert_allclose(formula, expected)
+    measured = mm1_study.scenarios.query("metric == 'ticket_resolution_mean_days'")["mean"]
     np.testing.assert_allclose(measured.to_numpy(), expected, rtol=0.25)
+
+
+def test_sweep_curve_without_resolved_configs_has_no_mm1_reference(mm1_study: StudyResults):
+    fig = charts.sweep_curve(with_configs(mm1_study, lambda config: {}), "rate")
+    assert len(fig.axes) == 2
+    assert not mm1_lines(fig)
+
+
+def test_direct_access_pings_get_no_mm1_reference(mm1_study: StudyResults):
+    """Direct pings with interrupts off used to be missed: the chart drew the M/M/1 formula
+    for a queue with a second arrival stream."""
+    assert mm1_time_in_system_days(reduced_params()) is not None
+    assert mm1_time_in_system_days(reduced_params(DIRECT_PINGS)) is None
+    pinged = with_configs(mm1_study, lambda config: deep_merge(config, DIRECT_PINGS))
+    fig = charts.sweep_curve(pinged, "rate")
+    assert len(fig.axes) == 2, "no M/M/1 panel"
+    assert not mm1_lines(fig)

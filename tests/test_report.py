@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from flowsim.cli import main
-from flowsim.reporting.plots import study_figures
+from flowsim.reporting.charts import study_figures
 from flowsim.storage import read_study
 
 ROOT = Path(__file__).resolve().parents[1]

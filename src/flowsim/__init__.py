@@ -32,7 +32,7 @@ from flowsim.storage import read_study  # noqa: E402
 def __getattr__(name: str) -> object:
     # The charts need matplotlib; load them on first use, not on every import.
     if name == "plots":
-        from flowsim.reporting import plots
+        from flowsim.reporting import charts as plots
 
         return plots
     raise AttributeError(f"module 'flowsim' has no attribute {name!r}")

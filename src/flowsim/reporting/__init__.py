@@ -1,4 +1,4 @@
-"""Reporting: tables for the terminal (plots and HTML reports build on the same results)."""
+"""Reporting: tables for the terminal (charts and HTML reports build on the same results)."""
 
 from flowsim.reporting.tables import format_experiment_table, format_stats_table
 

@@ -12,7 +12,7 @@ import yaml
 from matplotlib.figure import Figure
 
 from flowsim.model.catalogue import describe_metric
-from flowsim.reporting.plots import study_figures
+from flowsim.reporting.charts import study_figures
 from flowsim.reporting.tables import ci_text, diff_ci_text, format_value, signed
 from flowsim.storage import StudyResults, read_study, safe_name, write_bytes, write_text
 
