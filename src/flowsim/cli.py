@@ -12,6 +12,9 @@ every command spells the options and reports bad input the same way::
 
 Exit status 2 means bad input (a usage error or an invalid config), reported
 as one ``error: ...`` line on standard error, never a traceback.
+
+The commands only read options, call the library and print: a study is
+:func:`flowsim.study.run_study`, and what it writes is the library's business.
 """
 
 from __future__ import annotations
@@ -24,38 +27,19 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from flowsim import __version__
-from flowsim.config import (
-    ConfigError,
-    config_hash,
-    dump_yaml,
-    json_schema,
-    load_config,
-    reference_markdown,
-)
-from flowsim.config.experiment import (
-    Experiment,
-    compare_experiment,
-    load_experiment,
-    sweep_experiment,
-)
-from flowsim.model.catalogue import metric_names
-from flowsim.model.params import Params
-from flowsim.model.streams import replication_seeds
-from flowsim.reporting import format_experiment_table, format_stats_table
-from flowsim.runner import (
-    gather,
-    pilot_series,
-    run_experiment,
-    run_replication,
-    with_warmup,
-)
-from flowsim.stats import mser5, paired_differences, scenario_table, summarise_replications
-from flowsim.storage import safe_name, write_frame, write_manifest, write_run, write_text
+from flowsim.version import __version__
+
+if TYPE_CHECKING:
+    from flowsim.config.experiment import Experiment
+    from flowsim.model.params import Params
+
+# Every other flowsim module is imported inside the command that needs it: they bring
+# pandas, pydantic, SciPy or matplotlib, and ``flowsim --version`` and ``--help`` need
+# none of them.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -102,6 +86,8 @@ def fail(message: str) -> NoReturn:
 @contextlib.contextmanager
 def exit_on_config_error() -> Iterator[None]:
     """Turn a :class:`ConfigError` raised in the block into :func:`fail`."""
+    from flowsim.config import ConfigError
+
     try:
         yield
     except ConfigError as exc:
@@ -118,6 +104,8 @@ def load_or_exit(config: str, overlays: Iterable[str] = (), sets: Iterable[str] 
     overlays, sets : iterable of str
         As received from :func:`config_options`.
     """
+    from flowsim.config import ConfigError, load_config
+
     try:
         return load_config(config, overlays, sets)
     except ConfigError as exc:
@@ -151,6 +139,8 @@ def validate(configs: tuple[str, ...], overlays: tuple[str, ...], sets: tuple[st
     The overlays and --set values apply to every CONFIG. All files are checked;
     the exit status is 2 if any is invalid.
     """
+    from flowsim.config import ConfigError, config_hash, load_config
+
     failed = False
     for path in configs:
         try:
@@ -174,6 +164,8 @@ def validate(configs: tuple[str, ...], overlays: tuple[str, ...], sets: tuple[st
 )
 def schema_command(markdown: bool, out: str | None) -> None:
     """Print the config format: JSON Schema, or a Markdown reference of every parameter."""
+    from flowsim.config import json_schema, reference_markdown
+
     text = reference_markdown() if markdown else json.dumps(json_schema(), indent=2) + "\n"
     if out is None:
         click.echo(text, nl=False)
@@ -218,6 +210,13 @@ def run(
     summary.parquet/.csv (one row per replication), summary_stats.csv (means and
     95% confidence intervals), config.yaml (the resolved config) and manifest.json.
     """
+    from flowsim.config import config_hash, dump_yaml
+    from flowsim.model.streams import replication_seeds
+    from flowsim.reporting import format_stats_table
+    from flowsim.runner import gather, run_replication
+    from flowsim.stats import summarise_replications
+    from flowsim.storage import write_run
+
     params = load_or_exit(config, overlays, sets)
     if no_events:
         params = params.model_copy(
@@ -310,7 +309,7 @@ def study_options(command: F) -> F:
     return command
 
 
-def run_study(
+def run_and_print_study(
     experiment: Experiment,
     out: str | None,
     workers: int | None,
@@ -318,74 +317,40 @@ def run_study(
     provenance: dict[str, Any],
     report: bool = True,
 ) -> None:
-    """Run a study, print its table and write its results folder (resumably)."""
-    folder = Path(out) if out else Path("results") / experiment.name
-    folder.mkdir(parents=True, exist_ok=True)
-    warmup_note = ""
-    if experiment.warmup is not None:
-        spec = experiment.warmup
-        pilot = pilot_series(experiment, spec.series, spec.pilot_replications)
-        days = mser5(pilot[spec.series].to_numpy())
-        horizon = experiment.scenario(experiment.reference).params.simulation.horizon_weeks
-        weeks = min(days / 5, horizon / 2)
-        write_frame(folder / "warmup.csv", pilot.assign(truncation_day=days))
-        experiment = with_warmup(experiment, weeks)
-        warmup_note = f"warm-up chosen by MSER-5 on {spec.series}: {weeks:g} weeks"
-    try:
-        result = run_experiment(experiment, folder, workers=workers, scheduler=scheduler)
-    except OSError as exc:
-        fail(f"cannot write results to {folder}: {exc.strerror or exc}")
-    metrics = [c for c in result.per_rep.columns if c not in ("scenario", "replication")]
-    scenarios = scenario_table(result.per_rep, metrics)
-    differences = paired_differences(result.per_rep, experiment.reference, metrics)
-    click.echo(f"\n{experiment.name}: {experiment.description}".rstrip(": "))
-    if warmup_note:
-        click.echo(warmup_note)
-    click.echo(
-        format_experiment_table(scenarios, differences, experiment.reference, experiment.metrics)
-    )
-    write_frame(folder / "per_replication.parquet", result.per_rep)
-    write_frame(folder / "per_replication.csv", result.per_rep)
-    write_frame(folder / "scenarios.csv", scenarios)
-    write_frame(folder / "differences.csv", differences)
-    write_frame(folder / "timeseries.parquet", result.timeseries)
-    write_frame(folder / "customers.parquet", result.customers)
-    for s in experiment.scenarios:
-        write_text(folder / "configs" / f"{safe_name(s.name)}.yaml", dump_yaml(s.params))
-    write_manifest(
-        folder,
-        {
-            **provenance,
-            "study": experiment.name,
-            "description": experiment.description,
-            "seed": experiment.seed,
-            "replications": experiment.replications,
-            "reference": experiment.reference,
-            "metrics": experiment.metrics,
-            "warmup": warmup_note or "fixed (each scenario's simulation.warmup_weeks)",
-            "scenarios": [
-                {
-                    "name": s.name,
-                    "overlays": list(s.overlays),
-                    "sets": list(s.sets),
-                    "config_hash": config_hash(s.params),
-                    "resolved_config": s.params.model_dump(mode="json", by_alias=True),
-                }
-                for s in experiment.scenarios
-            ],
-            "replications_reused": result.reused,
-            "replications_computed": result.computed,
-            "wall_time_seconds": round(result.wall_time, 3),
-        },
-    )
-    click.echo(
-        f"\n{result.reused} replications reused, {result.computed} computed "
-        f"in {result.wall_time:.1f} s; wrote {folder}/"
-    )
-    if report:
-        from flowsim.reporting.html import write_report  # matplotlib: only when needed
+    """Run a study with :func:`flowsim.study.run_study` and print its table.
 
-        click.echo(f"report: {write_report(folder)}")
+    A folder that cannot be written, or a warm-up series that does not exist, is
+    reported as one ``error:`` line with exit status 2.
+    """
+    from flowsim.reporting import format_experiment_table
+    from flowsim.study import run_study, study_folder
+
+    try:
+        study = run_study(
+            experiment,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            report=report,
+            provenance=provenance,
+        )
+    except OSError as exc:
+        fail(f"cannot write results to {study_folder(experiment, out)}: {exc.strerror or exc}")
+    except ValueError as exc:
+        fail(str(exc))
+    exp = study.experiment
+    click.echo(f"\n{exp.name}: {exp.description}".rstrip(": "))
+    if study.warmup_note:
+        click.echo(study.warmup_note)
+    click.echo(
+        format_experiment_table(study.scenarios, study.differences, exp.reference, exp.metrics)
+    )
+    click.echo(
+        f"\n{study.reused} replications reused, {study.computed} computed "
+        f"in {study.wall_time:.1f} s; wrote {study.folder}/"
+    )
+    if study.report is not None:
+        click.echo(f"report: {study.report}")
 
 
 @main.command()
@@ -415,6 +380,9 @@ def experiment(
     scenario, and each scenario is compared with the reference, paired by
     replication. Rerunning into the same --out reuses the stored replications.
     """
+    from flowsim.config.experiment import load_experiment
+    from flowsim.model.catalogue import metric_names
+
     with exit_on_config_error():
         exp = load_experiment(file, reps=reps, sets=sets)
     if seed is not None:
@@ -425,7 +393,7 @@ def experiment(
         if unknown:
             fail(f"--metric: unknown metric {unknown[0]!r} (known: {', '.join(known)})")
         exp = dataclasses.replace(exp, metrics=list(metrics))
-    run_study(
+    run_and_print_study(
         exp,
         out,
         workers,
@@ -450,6 +418,8 @@ def experiment(
 @study_options
 def compare(config: str, policies: tuple[str, ...], **opts: Any) -> None:
     """Compare CONFIG with each policy overlay, paired by replication."""
+    from flowsim.config.experiment import compare_experiment
+
     _adhoc_study("compare", compare_experiment, config, policies, opts)
 
 
@@ -467,6 +437,8 @@ def compare(config: str, policies: tuple[str, ...], **opts: Any) -> None:
 @study_options
 def sweep(config: str, params: tuple[str, ...], **opts: Any) -> None:
     """Sweep one or more parameters of CONFIG over a grid of values."""
+    from flowsim.config.experiment import sweep_experiment
+
     _adhoc_study("sweep", sweep_experiment, config, params, opts)
 
 
@@ -495,7 +467,7 @@ def _adhoc_study(
         "overlays": list(opts["overlays"]),
         "sets": list(opts["sets"]),
     }
-    run_study(
+    run_and_print_study(
         exp, opts["out"], opts["workers"], opts["scheduler"], provenance, not opts["no_report"]
     )
 

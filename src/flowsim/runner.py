@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from flowsim.config import config_hash
 from flowsim.config.experiment import Experiment
@@ -98,6 +97,25 @@ def replicate(params: Params, seed: int, replication: int, reps: int) -> Replica
     return result.summary.to_dict(), result.timeseries, result.customers
 
 
+def replicate_and_store(
+    store: ReplicationStore,
+    scenario: str,
+    config_hash: str,
+    params: Params,
+    seed: int,
+    replication: int,
+    reps: int,
+) -> Replicated:
+    """One replication for a worker that shares the results folder: run, store, return it.
+
+    Each worker stores its own replications, so the writes run in parallel instead of
+    one after the other in the process that collects the results.
+    """
+    value = replicate(params, seed, replication, reps)
+    store.save(scenario, config_hash, seed, replication, *value)
+    return value
+
+
 def make_executor(
     workers: int | None = None, scheduler: str | None = None
 ) -> tuple[Executor | None, Callable[[], None]]:
@@ -129,6 +147,7 @@ def run_experiment(
     scheduler: str | None = None,
     executor: Executor | None = None,
     progress: bool = True,
+    while_running: Callable[[], object] | None = None,
 ) -> ExperimentRun:
     """Run every (scenario, replication) of ``experiment``, in parallel, resumably.
 
@@ -137,8 +156,16 @@ def run_experiment(
     workers nor on the order they finish in.  With ``out``, each finished
     replication is stored at once under ``out/replications/``; a rerun into the same
     folder reuses every stored replication whose scenario config is unchanged and
-    computes only the rest.
+    computes only the rest.  A process pool's workers store their own replications;
+    any other executor (a Dask cluster's workers need not share this file system)
+    hands them back to this process to store.
+
+    ``while_running`` is called once in this process, with nothing in return, while
+    the replications run in the executor (without one: before they run), e.g. to load
+    what the caller needs after them while this process would only wait.
     """
+    from tqdm.auto import tqdm  # only this process shows progress; workers never need it
+
     started = time.perf_counter()
     store = ReplicationStore(out / "replications") if out is not None else None
     reps = experiment.replications
@@ -153,9 +180,9 @@ def run_experiment(
     reused = len(done)
     pending = [(s, r) for s, r in tasks if (s.name, r) not in done]
 
-    def finished(s_name: str, r: int, value: Replicated) -> None:
+    def finished(s_name: str, r: int, value: Replicated, stored: bool = False) -> None:
         done[(s_name, r)] = value
-        if store is not None:
+        if store is not None and not stored:
             store.save(s_name, hashes[s_name], experiment.seed, r, *value)
 
     bar = tqdm(
@@ -171,17 +198,35 @@ def run_experiment(
         executor, close = make_executor(workers, scheduler)
     try:
         if executor is None:
+            if while_running is not None:
+                while_running()
             for s, r in pending:
                 finished(s.name, r, replicate(s.params, experiment.seed, r, reps))
                 bar.update()
         else:
-            futures = {
-                executor.submit(replicate, s.params, experiment.seed, r, reps): (s.name, r)
-                for s, r in pending
-            }
+            # A pool's workers run on this machine, so they can store what they compute.
+            workers_store = store if isinstance(executor, ProcessPoolExecutor) else None
+            futures: dict[Future[Replicated], tuple[str, int]] = {}
+            for s, r in pending:
+                if workers_store is not None:
+                    future = executor.submit(
+                        replicate_and_store,
+                        workers_store,
+                        s.name,
+                        hashes[s.name],
+                        s.params,
+                        experiment.seed,
+                        r,
+                        reps,
+                    )
+                else:
+                    future = executor.submit(replicate, s.params, experiment.seed, r, reps)
+                futures[future] = (s.name, r)
+            if while_running is not None:
+                while_running()
             for future in as_completed(futures):
                 s_name, r = futures[future]
-                finished(s_name, r, future.result())
+                finished(s_name, r, future.result(), stored=workers_store is not None)
                 bar.update()
     finally:
         bar.close()

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+
+
+def t_quantile(p: float, dof: float) -> float:
+    """The ``p`` quantile of Student's t with ``dof`` degrees of freedom."""
+    # SciPy takes about 0.4 s to import: pay for it when a statistic is computed, not
+    # whenever this module is imported (by the CLI, or a notebook that reads results).
+    from scipy import stats as sps
+
+    return float(sps.t.ppf(p, dof))
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,7 @@ def mean_ci(values: np.ndarray | pd.Series | list[float], level: float = 0.95) -
     if n == 1:
         return Estimate(mean, math.nan, 1, level)
     sd = float(x.std(ddof=1))
-    half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    half = t_quantile(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
     return Estimate(mean, half, n, level)
 
 
@@ -148,7 +156,7 @@ def welch_half_width(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> float
     if se == 0:
         return 0.0
     dof = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
-    return float(sps.t.ppf(0.5 + level / 2, dof)) * se
+    return t_quantile(0.5 + level / 2, dof) * se
 
 
 def mser5(series: np.ndarray | list[float], batch: int = 5) -> int:

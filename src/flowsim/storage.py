@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from flowsim import __version__
+from flowsim.version import __version__
 
 MANIFEST = "manifest.json"
 
