@@ -226,29 +226,31 @@ class Backlog(_Items):
         self.daily_list = listed
 
 
+_QUEUED = object()  # the ``entry`` of an item waiting in a FifoBacklog's queue
+
+
 class FifoBacklog(_Items):
     """First come, first served: the same interface on a deque, for speed.
 
     Under FIFO the item in the lead's hands is always the oldest, so a preempted
-    item simply goes back to the front.
+    item simply goes back to the front.  An item removed while queued (dropped) stays
+    in the deque with its ``entry`` cleared and is skipped when it reaches the front;
+    under FIFO nothing removed comes back, so a skipped item is never a live one.
     """
 
     def __init__(self, prio: Prioritisation) -> None:
         super().__init__(prio)
-        self.queue: deque[list[Any]] = deque()
+        self.queue: deque[Item] = deque()
 
     def add(self, item: Item) -> None:
         self.items[item.id] = item
-        entry = [item]
-        item.entry = entry
-        self.queue.append(entry)
+        item.entry = _QUEUED
+        self.queue.append(item)
 
     def remove(self, item: Item) -> None:
         if self.items.pop(item.id, None) is None:
             return
-        if item.entry is not None:
-            item.entry[0] = None  # lazy deletion: skipped when it reaches the front
-            item.entry = None
+        item.entry = None
         if item.started:
             self.n_started -= 1
 
@@ -260,11 +262,11 @@ class FifoBacklog(_Items):
 
     def take(self, started_only: bool) -> Item | None:
         queue = self.queue
-        while queue and queue[0][0] is None:
+        while queue and queue[0].entry is None:
             queue.popleft()
         if not queue:
             return None
-        item: Item = queue[0][0]
+        item = queue[0]
         if started_only and not item.started:
             return None
         queue.popleft()
@@ -276,9 +278,8 @@ class FifoBacklog(_Items):
 
     def put_back(self, item: Item) -> None:
         if item.id in self.items:
-            entry = [item]
-            item.entry = entry
-            self.queue.appendleft(entry)
+            item.entry = _QUEUED
+            self.queue.appendleft(item)
 
 
 def make_backlog(prio: Prioritisation) -> Backlog | FifoBacklog:

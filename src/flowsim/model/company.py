@@ -11,8 +11,7 @@ daily and weekly clocks.  See ``docs/architecture.md``.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import simpy
@@ -20,8 +19,10 @@ import simpy
 from flowsim.model.backlog import make_backlog
 from flowsim.model.calendar import Calendar
 from flowsim.model.catalogue import TIMESERIES_COLUMNS
+from flowsim.model.clock import at, every
 from flowsim.model.customers import CustomerBase
 from flowsim.model.entities import Customer
+from flowsim.model.eventlog import EventLog
 from flowsim.model.lead import LeadEngineer
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanisms.calls import StatusCallsMechanism
@@ -41,7 +42,7 @@ from flowsim.model.mechanisms.quality import QualityMechanism
 from flowsim.model.mechanisms.sales import SalesMechanism
 from flowsim.model.mechanisms.tickets import TicketsMechanism
 from flowsim.model.params import Params
-from flowsim.model.recorder import EventLog, Table, Window
+from flowsim.model.recorder import Table, Window
 from flowsim.model.streams import Source, Streams
 from flowsim.model.team import TeamAtWork
 
@@ -63,7 +64,7 @@ class Company:
 
         # The shared services.
         self.ledger = ledger = Ledger(env, log)
-        self.customers = customers = CustomerBase(env, streams, p.health.initial)
+        self.customers = customers = CustomerBase(env, streams, p.health.initial, p.health.band)
         self.effects = effects = PlatformEffects(
             p.onboarding.lead_share, {c: tc.lead_share for c, tc in p.tickets.classes.items()}
         )
@@ -117,7 +118,7 @@ class Company:
             ledger,
             log,
             backlog,
-            lead.level,
+            lead.size,
             streams.get(Source.FORGETTING),
             self.at,
             send,
@@ -169,6 +170,7 @@ class Company:
         platform_on = self.platform.switched_on(p.platform)
         pull_intake = p.intake.policy == "wip_limit"
 
+        ledger.track_open = churn_on
         ledger.on_done.update(
             ticket=tickets.resolved,
             task=onboarding.work_done,
@@ -245,15 +247,15 @@ class Company:
             cust = self.customers.new()
             cust.onboarding_at = cust.live_at = 0.0
             cust.state = "live"
-            self.customers.active[cust.id] = cust
+            self.customers.activate(cust)
             self.direct_access.grant(cust, i)
             for start in self.live_starts:
                 start(cust)
         if self.sales.switched_on(p.sales):
             self.sales.start()
-        self.env.process(self._clock(self.cal.day, self.daily, first=True))
+        every(self.env, self.cal.day, self.daily, first=True)
         if self.weekly:
-            self.env.process(self._clock(self.cal.week, self.weekly, first=False))
+            every(self.env, self.cal.week, self.weekly, first=False)
         self.sales.start_intake()
         self.interrupts.start()
         self.at(self.window.start, self._end_warmup)
@@ -262,21 +264,8 @@ class Company:
 
     # ---------------------------------------------------------------- clocks
     def at(self, t: float, fn: Callable[[], None]) -> None:
-        """Run ``fn`` at clock time ``t`` (a bare timeout callback costs one event)."""
-        ev = self.env.timeout(max(0.0, t - self.env.now))
-        ev.callbacks.append(lambda _ev: fn())
-
-    def _clock(
-        self, period: float, hooks: list[Hook], first: bool
-    ) -> Generator[simpy.Event, Any, None]:
-        """Run ``hooks`` every ``period`` hours (from time 0 when ``first``)."""
-        timeout = self.env.timeout
-        if not first:
-            yield timeout(period)
-        while True:
-            for hook in hooks:
-                hook()
-            yield timeout(period)
+        """Run ``fn`` at clock time ``t``."""
+        at(self.env, t, fn)
 
     def _end_warmup(self) -> None:
         """Snapshot every accumulator, so the summary covers the window alone."""
@@ -284,17 +273,12 @@ class Company:
         self.lead.split_segment()
         self.team.snapshot(now)
         self.lead.book.snapshot()
-        self.lead.level.snapshot(now)
 
     def _sample(self) -> None:
         """The day's levels, in the catalogue's order of series."""
-        band = self.p.health.band
-        bands = {"green": 0, "yellow": 0, "red": 0}
-        live = 0
         customers = self.customers
-        for cust in customers.active.values():
-            bands[band(cust.health)] += 1
-            live += cust.state == "live"
+        bands = customers.bands
+        live = customers.live
         lead = self.lead
         self.samples.append(
             (
@@ -335,6 +319,13 @@ class Company:
                 gc.enable()
         self.lead.end_segment()
         self.team.split_segments()
+
+
+    def conservation(self) -> dict[str, int]:
+        """Work items by state at the end of the run (see :meth:`Ledger.conservation`)."""
+        return self.ledger.conservation(
+            active=self.lead.in_hand() + self.team.in_hand(), forgotten=self.forgetting.open
+        )
 
     def metrics(self) -> dict[str, float]:
         """Every summary metric over the steady-state window, by the mechanism that owns it."""

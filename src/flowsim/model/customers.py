@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 
 import pandas as pd
 import simpy
@@ -44,18 +45,50 @@ CUSTOMER_COLUMNS = (
 
 
 class CustomerBase:
-    """Every customer by id, the active ones (onboarding or live), and the signed backlog."""
+    """Every customer by id, the active ones (onboarding or live), and the signed backlog.
+
+    It keeps running counts of the active customers by health band and of the live
+    ones, so the daily sample reads them instead of scanning every customer; whoever
+    moves a customer between those (activation, go-live, churn, a change of band) tells
+    it.
+    """
 
     def __init__(
-        self, env: simpy.Environment, streams: Streams, initial_health: float
+        self,
+        env: simpy.Environment,
+        streams: Streams,
+        initial_health: float,
+        band: Callable[[float], str],
     ) -> None:
         self.env = env
         self.streams = streams
         self.initial_health = initial_health
+        self.band = band
         self.all: dict[int, Customer] = {}
         self.active: dict[int, Customer] = {}
         self.n_onboarding = 0
+        self.live = 0
+        self.bands = {"green": 0, "yellow": 0, "red": 0}
         self.signed_backlog: deque[Customer] = deque()
+
+    def activate(self, cust: Customer) -> None:
+        """``cust`` starts onboarding (or is live from the start)."""
+        self.active[cust.id] = cust
+        self.bands[self.band(cust.health)] += 1
+        if cust.state == "live":
+            self.live += 1
+
+    def deactivate(self, cust: Customer) -> None:
+        """``cust`` leaves (while still in the state it leaves from)."""
+        del self.active[cust.id]
+        self.bands[self.band(cust.health)] -= 1
+        if cust.state == "live":
+            self.live -= 1
+
+    def rebanded(self, before: str, after: str) -> None:
+        """An active customer's health moved from band ``before`` to ``after``."""
+        self.bands[before] -= 1
+        self.bands[after] += 1
 
     def new(self) -> Customer:
         """A newly signed customer, with its own churn threshold (drawn once, for CRN)."""

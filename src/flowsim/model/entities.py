@@ -46,9 +46,10 @@ class Item:
     reviews = 0
     resurfaced = False
     expedite = False
-    entry: list[Any] | None = None
+    entry: Any = None  # where the item sits in the lead's backlog (None: not queued)
     list_pos = -1
     ceo: tuple[float, ...] = ()
+
 
     def __init__(
         self,
@@ -94,6 +95,7 @@ class Customer:
         "work",
         "pending_tasks",
         "unfinished",
+        "open_tasks",
         "direct_access",
         "churned_while",
     )
@@ -112,7 +114,8 @@ class Customer:
         self.open_items: dict[int, Item] = {}
         self.work: dict[int, Item] = {}  # open onboarding tasks and asks, in arrival order
         self.pending_tasks: list[tuple[float, float, list[float]]] = []
-        self.unfinished = 0
+        self.unfinished = 0  # tasks and asks of the project not yet done
+        self.open_tasks = 0  # released tasks not yet done
         self.direct_access = False
         self.churned_while = ""  # the stage a churned customer left in
 

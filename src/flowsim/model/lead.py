@@ -12,8 +12,9 @@ from pydantic import Field
 from flowsim.model.backlog import Backlog, FifoBacklog, Prioritisation
 from flowsim.model.catalogue import LEAD_ACTIVITIES
 from flowsim.model.entities import ACTIVITY, SCHEDULED, Item
+from flowsim.model.eventlog import KEY_SHIFT, EventLog
 from flowsim.model.ledger import Ledger
-from flowsim.model.recorder import EventLog, HourBook, Level, Window
+from flowsim.model.recorder import CountTrace, HourBook, Window
 from flowsim.model.section import Section
 
 
@@ -79,14 +80,15 @@ class LeadEngineer:
         self.speed = speed
         self.book = HourBook(speed)
         self.backlog = backlog
-        self.level = Level()  # items in the backlog, integrated over time
+        self.size = CountTrace()  # items in the backlog, integrated after the run
         self.interrupts: deque[Item] = deque()
         self.wip_limit = wip_limit
         self.efficiency = efficiency
         self.resume_cost = resume_cost
         self.ledger = ledger
         self.log = log
-        self.current: Item | None = None
+        self.current: Item | None = None  # the backlog item in his hands (preemptible)
+        self.handling: Item | None = None  # the interrupt in his hands (not preemptible)
         self.preempting = False
         self.wake: simpy.Event | None = None
         self.needs_resume = False
@@ -97,11 +99,7 @@ class LeadEngineer:
     def assign(self, item: Item) -> None:
         """Put an item in his backlog (and wake him if he is idle)."""
         self.backlog.add(item)
-        level = self.level
-        now = self.env.now
-        level.area += (now - level.since) * level.value
-        level.since = now
-        level.value = len(self.backlog.items)
+        self.size.rise(self.env._now)  # simpy's clock, read without its property (hot path)
         if self.wake is not None:
             self.wake.succeed()
             self.wake = None
@@ -127,7 +125,7 @@ class LeadEngineer:
         """Take a dropped item out of his backlog, if it is there."""
         if item.id in self.backlog.items:
             self.backlog.remove(item)
-            self.level.set(self.env.now, len(self.backlog.items))
+            self.size.fall(self.env.now)
 
     def compact_interrupts(self) -> None:
         """Drop items whose customer left from the interrupt queue (in place: the work
@@ -139,6 +137,11 @@ class LeadEngineer:
             if len(live) < len(queue):
                 queue.clear()
                 queue.extend(live)
+
+    def in_hand(self) -> int:
+        """Items he is working on right now (0 or 1)."""
+        held = self.current or self.handling
+        return int(held is not None and held.state == "active")
 
     # -- his time ------------------------------------------------------------------
     def efficiency_now(self) -> float:
@@ -174,7 +177,7 @@ class LeadEngineer:
             for activity in LEAD_ACTIVITIES
         }
         m["lead_utilisation"] = 1 - hours.get("idle", 0.0) / max(1e-12, sum(hours.values()))
-        m["lead_backlog_mean"] = self.level.window_mean(window.end)
+        m["lead_backlog_mean"] = self.size.window_mean(window.start, window.end)
         return m
 
     # -- the work loop -------------------------------------------------------------
@@ -182,18 +185,18 @@ class LeadEngineer:
         env = self.env
         backlog = self.backlog
         log = self.log
-        rows = log.rows
         logging = log.enabled
+        log_time = log.times.append
+        log_key = log.keys.append
+        start_code = log.lead_start
         ledger = self.ledger
         complete = ledger.complete
-        counts = ledger.counts
         interrupts = self.interrupts
         speed = self.speed
         hours = self.book.total
         efficiency = self.efficiency
         n_eff = len(efficiency)
-        level = self.level
-        items = backlog.items
+        fall = self.size.fall
         # The backlog path below is the hot loop of every run: it books hours and
         # levels inline rather than through helpers, for speed.
         while True:
@@ -220,12 +223,11 @@ class LeadEngineer:
                 self.end_segment()
                 continue
             item = taken
-            counts[item.state] -= 1
-            counts["active"] += 1
             item.state = "active"
             t0 = env.now
             if logging:
-                rows.append((t0, item.id, item.kind, "start", "lead", item.customer_id))
+                log_time(t0)
+                log_key(item.id << KEY_SHIFT | start_code[item.kind])
             n = backlog.n_started
             eff = efficiency[0] if n <= 1 else efficiency[n - 1 if n <= n_eff else -1]
             activity = ACTIVITY[item.kind]
@@ -247,27 +249,24 @@ class LeadEngineer:
             if finished:
                 item.remaining = 0.0
                 backlog.remove(item)
-                level.area += (now - level.since) * level.value
-                level.since = now
-                level.value = len(items)
+                fall(now)
                 complete(item, "lead")
             else:
                 worked = (env.now - t0) * speed * eff
                 item.remaining = max(0.0, item.remaining - worked)
-                counts["active"] -= 1
-                counts["waiting"] += 1
                 item.state = "waiting"
                 backlog.put_back(item)
-                if logging:
-                    rows.append((env.now, item.id, item.kind, "preempt", "lead", item.customer_id))
+                log.add(now, item.id, item.kind, "preempt", "lead")
 
     def _uninterrupted(
         self, item: Item | None, activity: str, hours: float
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         if item is not None:
-            self.ledger.set_state(item, "active")
-            self.log.add(env.now, item.id, item.kind, "start", "lead", item.customer_id)
+            item.state = "active"
+            self.log.add(env.now, item.id, item.kind, "start", "lead")
+        self.handling = item
         self.segment = (activity, env.now, 1.0)
         yield env.timeout(hours / self.speed)
+        self.handling = None
         self.end_segment()

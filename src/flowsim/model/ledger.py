@@ -2,7 +2,9 @@
 
 Conservation of work (MODEL.md): every item that arrives is waiting, active,
 forgotten, done or dropped with a reason, and nothing vanishes.  The ledger is the
-one place that creates items and moves them to ``done`` or ``dropped``; the
+one place that creates items and moves them to ``done`` or ``dropped``; it counts
+only those ends, and derives the other states' counts when asked (an item changes
+state several times, and counting each change would cost every run).  The
 mechanisms say what an end means for them by registering handlers:
 
 * ``on_done[kind]``: called with ``(item, actor)`` when an item of that kind is done;
@@ -16,8 +18,8 @@ from collections.abc import Callable
 
 import simpy
 
-from flowsim.model.entities import STATES, Customer, Item
-from flowsim.model.recorder import EventLog
+from flowsim.model.entities import Customer, Item
+from flowsim.model.eventlog import KEY_SHIFT, EventLog
 
 
 class Ledger:
@@ -27,11 +29,18 @@ class Ledger:
         self.env = env
         self.log = log
         self.created = 0
-        self.counts = dict.fromkeys(STATES, 0)
+        self.done = 0
         self.dropped_reasons: dict[str, int] = {}
         self.on_done: dict[str, Callable[[Item, str], None]] = {}
         self.before_done: list[Callable[[Item], None]] = []
         self.on_drop: list[Callable[[Item], None]] = []
+        self.track_open = True  # keep each customer's open items (churn drops them)
+        # The log's columns, bound once: these rows are written for every item.
+        self._logging = log.enabled
+        self._log_time = log.times.append
+        self._log_key = log.keys.append
+        self._log_owner = log.item_customer.append
+        self._arrive_codes: dict[tuple[str, str], int] = {}
 
     def new(
         self,
@@ -46,38 +55,31 @@ class Ledger:
         item_id = self.created
         self.created += 1
         item = Item(item_id, kind, customer, effort, now, cls, origin)
-        self.counts["waiting"] += 1
-        if customer is not None:
+        if self.track_open and customer is not None:
             customer.open_items[item_id] = item
-            if kind == "task" or kind == "ask":
-                customer.work[item_id] = item
-        if self.log.enabled:
-            self.log.rows.append((now, item_id, kind, "arrive", cls, item.customer_id))
+        if self._logging:
+            code = self._arrive_codes.get((kind, cls))
+            if code is None:
+                code = self._arrive_codes[kind, cls] = self.log.code(kind, "arrive", cls)
+            self._log_time(now)
+            self._log_key(item_id << KEY_SHIFT | code)
+            self._log_owner(item.customer_id)
         return item
-
-    def set_state(self, item: Item, state: str) -> None:
-        counts = self.counts
-        counts[item.state] -= 1
-        counts[state] += 1
-        item.state = state
 
     def complete(self, item: Item, actor: str) -> None:
         """``actor`` finished ``item``: it is done, and its mechanism moves the work on."""
         if item.state == "done":
             return
-        counts = self.counts
-        counts[item.state] -= 1
-        counts["done"] += 1
+        self.done += 1
         item.state = "done"
-        if self.log.enabled:
-            self.log.rows.append(
-                (self.env.now, item.id, item.kind, "done", actor, item.customer_id)
-            )
-        cust = item.customer
-        if cust is not None:
-            cust.open_items.pop(item.id, None)
-            if item.kind == "task" or item.kind == "ask":
-                cust.work.pop(item.id, None)
+        if self._logging:
+            log = self.log
+            kind = item.kind
+            code = log.lead_done[kind] if actor == "lead" else log.code(kind, "done", actor)
+            self._log_time(self.env.now)
+            self._log_key(item.id << KEY_SHIFT | code)
+        if self.track_open and item.customer is not None:
+            item.customer.open_items.pop(item.id, None)
         for hook in self.before_done:
             hook(item)
         handler = self.on_done.get(item.kind)
@@ -90,17 +92,27 @@ class Ledger:
             return
         for hook in self.on_drop:
             hook(item)
-        self.set_state(item, "dropped")
+        item.state = "dropped"
         if item.customer is not None:
             item.customer.open_items.pop(item.id, None)
-            item.customer.work.pop(item.id, None)
         self.dropped_reasons[reason] = self.dropped_reasons.get(reason, 0) + 1
-        self.log.add(self.env.now, item.id, item.kind, "dropped", reason, item.customer_id)
+        self.log.add(self.env.now, item.id, item.kind, "dropped", reason)
 
-    def conservation(self) -> dict[str, int]:
-        """Items by state: ``arrived`` = waiting + active + forgotten + done + dropped."""
-        counts = dict(self.counts)
-        counts["arrived"] = self.created
+    def conservation(self, active: int, forgotten: int) -> dict[str, int]:
+        """Items by state: ``arrived`` = waiting + active + forgotten + done + dropped.
+
+        ``active`` (items in someone's hands) and ``forgotten`` (forgotten and not yet
+        resurfaced) come from those who hold them; ``waiting`` is the rest.
+        """
+        dropped = sum(self.dropped_reasons.values())
+        counts = {
+            "waiting": self.created - self.done - dropped - active - forgotten,
+            "active": active,
+            "forgotten": forgotten,
+            "done": self.done,
+            "dropped": dropped,
+            "arrived": self.created,
+        }
         for reason, n in self.dropped_reasons.items():
             counts[f"dropped_{reason}"] = n
         return counts

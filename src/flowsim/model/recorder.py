@@ -6,6 +6,7 @@ once, after the run.
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -93,6 +94,41 @@ class Level:
         return (self.area - self.area_at_window_start) / length if length > 0 else float("nan")
 
 
+class CountTrace:
+    """A count that rises and falls by one, recorded as the times of its changes and
+    integrated after the run (a time-weighted mean without work on every change).
+
+    :meth:`window_mean` replays the changes in time order with the same floating-point
+    operations as :class:`Level` would have done on each change (a change at the same
+    instant as another adds exactly zero), so the result is the same to the last bit.
+    """
+
+    __slots__ = ("rises", "falls", "rise", "fall")
+
+    def __init__(self) -> None:
+        self.rises = array("d")
+        self.falls = array("d")
+        self.rise = self.rises.append  # call with the time of a +1
+        self.fall = self.falls.append  # call with the time of a -1
+
+    def window_mean(self, start: float, end: float) -> float:
+        """Time-weighted mean over ``[start, end]``."""
+        import numpy as np
+
+        rises = np.frombuffer(self.rises) if len(self.rises) else np.zeros(0)
+        falls = np.frombuffer(self.falls) if len(self.falls) else np.zeros(0)
+        times = np.concatenate([rises, falls, [start, end]])
+        deltas = np.concatenate([np.ones(len(rises)), -np.ones(len(falls)), [0.0, 0.0]])
+        order = np.argsort(times, kind="stable")
+        times, deltas = times[order], deltas[order]
+        values = np.concatenate([[0.0], np.cumsum(deltas)[:-1]])  # before each change
+        since = np.concatenate([[0.0], times[:-1]])
+        area = np.cumsum((times - since) * values)  # sequential, as a running sum
+        at_start = area[np.flatnonzero(order == len(rises) + len(falls))[0]]
+        length = end - start
+        return float((area[-1] - at_start) / length) if length > 0 else float("nan")
+
+
 class Table:
     """Named records appended as plain tuples on the hot path, read by column name after.
 
@@ -119,27 +155,6 @@ class Table:
         import pandas as pd
 
         return pd.DataFrame(self.rows, columns=list(self.names))
-
-
-EVENT_COLUMNS = ("time", "entity", "kind", "event", "actor", "customer")
-
-
-class EventLog:
-    """One row per state change: (time, entity, kind, event, actor, customer)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.rows: list[tuple[float, int, str, str, str, int]] = []
-        if not enabled:
-            self.add = self._skip  # type: ignore[method-assign,assignment]
-
-    def add(
-        self, time: float, entity: int, kind: str, event: str, actor: str, customer: int
-    ) -> None:
-        self.rows.append((time, entity, kind, event, actor, customer))
-
-    def _skip(self, *args: object) -> None:
-        pass
 
 
 def percentile_or_nan(values: Sequence[float], q: float) -> float:

@@ -10,7 +10,6 @@ import pandas as pd
 from flowsim.model.catalogue import metric_names
 from flowsim.model.company import Company
 from flowsim.model.params import Params
-from flowsim.model.recorder import EVENT_COLUMNS
 
 
 @dataclass
@@ -85,14 +84,10 @@ def collect(company: Company, seed: object) -> Result:
         timeseries=company.samples.frame(),
         summary=pd.Series({name: metrics[name] for name in order}, dtype=float),
         customers=company.customers.frame(company.cal),
-        conservation=company.ledger.conservation(),
+        conservation=company.conservation(),
         lead_hours=dict(company.lead.book.total),
     )
 
 
 def events_frame(company: Company) -> pd.DataFrame:
-    df = pd.DataFrame(company.log.rows, columns=list(EVENT_COLUMNS))
-    df.insert(1, "day", df["time"] / company.cal.day)
-    for col in ("kind", "event", "actor"):
-        df[col] = df[col].astype("category")
-    return df
+    return company.log.frame(company.cal.day)

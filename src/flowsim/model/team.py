@@ -11,8 +11,9 @@ import simpy
 from pydantic import Field
 
 from flowsim.model.entities import Item
+from flowsim.model.eventlog import EventLog
 from flowsim.model.ledger import Ledger
-from flowsim.model.recorder import EventLog, HourBook, Level, Window
+from flowsim.model.recorder import HourBook, Level, Window
 from flowsim.model.section import Section
 
 RANK_TICKET = 0.0
@@ -130,6 +131,7 @@ class Worker:
         self.book = book
         self.finish = finish
         self.busy_since: float | None = None
+        self.item: Item | None = None  # the item in the worker's hands
         self._wake: simpy.Event | None = None
         self.proc = env.process(self.run())
 
@@ -164,12 +166,14 @@ class Worker:
                 yield self._wake
                 self.on_idle(self, False)
                 continue
-            self.ledger.set_state(item, "active")
-            self.log.add(env.now, item.id, item.kind, "start", self.name, item.customer_id)
+            item.state = "active"
+            self.log.add(env.now, item.id, item.kind, "start", self.name)
+            self.item = item
             self.busy_since = env.now
             yield env.timeout(item.remaining / (self.speed * self.productivity(env.now)))
             self.book(self.role, self.busy_since, env.now)
             self.busy_since = None
+            self.item = None
             item.remaining = 0.0
             self.finish(item, self.name)
 
@@ -237,7 +241,7 @@ class TeamAtWork:
             self.n_support += 1
         else:
             self.n_dev.add(now, 1)
-        self.log.add(now, -1, role, "joined", worker.name, -1)
+        self.log.add(now, -1, role, "joined", worker.name)
         return worker
 
     def role_overhead(self) -> float | None:
@@ -268,6 +272,10 @@ class TeamAtWork:
     def _update_blocked(self) -> None:
         # An idle developer is blocked when delegated work waits on the lead's spec or review.
         self.blocked.set(self.env.now, min(self.idle_dev.value, self.n_gated))
+
+    def in_hand(self) -> int:
+        """Items the team is working on right now."""
+        return sum(1 for w in self.workers if w.item is not None and w.item.state == "active")
 
     def split_segments(self) -> None:
         for w in self.workers:

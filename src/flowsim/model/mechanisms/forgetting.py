@@ -15,9 +15,10 @@ from flowsim.model.backlog import Backlog, FifoBacklog
 from flowsim.model.calendar import Calendar
 from flowsim.model.distributions import Distribution, IntegerUniform
 from flowsim.model.entities import Item
+from flowsim.model.eventlog import EventLog
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanism import Mechanism
-from flowsim.model.recorder import EventLog, Level, Table, Window
+from flowsim.model.recorder import CountTrace, Table, Window
 from flowsim.model.section import Section, off_switch
 
 ForgettableKind = Literal["ticket", "task", "ask"]
@@ -62,7 +63,7 @@ class ForgettingMechanism(Mechanism):
         ledger: Ledger,
         log: EventLog,
         backlog: Backlog | FifoBacklog,
-        backlog_level: Level,
+        backlog_size: CountTrace,
         rng: np.random.Generator,
         at: Callable[[float, Callable[[], None]], None],
         send: Callable[[Item], None],
@@ -73,7 +74,7 @@ class ForgettingMechanism(Mechanism):
         self.ledger = ledger
         self.log = log
         self.backlog = backlog
-        self.backlog_level = backlog_level
+        self.backlog_size = backlog_size
         self.rng = rng
         self.resurface_days = config.resurface_days.sampler(rng)
         self.at = at
@@ -100,13 +101,13 @@ class ForgettingMechanism(Mechanism):
             if item.list_pos >= 0 or item.started or item.kind not in self.kinds:
                 continue
             self.backlog.remove(item)
-            self.ledger.set_state(item, "forgotten")
+            self.backlog_size.fall(now)
+            item.state = "forgotten"
             self.open += 1
             self.times.append((now,))
-            self.log.add(now, item.id, item.kind, "forgotten", "", item.customer_id)
+            self.log.add(now, item.id, item.kind, "forgotten", "")
             delay = self.resurface_days() * self.cal.day
             self.at(now + delay, partial(self._resurface, item))
-        self.backlog_level.set(now, len(self.backlog.items))
 
     def _resurface(self, item: Item) -> None:
         if item.state != "forgotten":
@@ -116,8 +117,8 @@ class ForgettingMechanism(Mechanism):
         item.urgent = True
         item.started = False
         item.remaining = item.effort * self.config.effort_multiplier
-        self.ledger.set_state(item, "waiting")
-        self.log.add(self.env.now, item.id, item.kind, "resurfaced", "", item.customer_id)
+        item.state = "waiting"
+        self.log.add(self.env.now, item.id, item.kind, "resurfaced", "")
         self.send(item)
 
     def dropped(self, item: Item) -> None:

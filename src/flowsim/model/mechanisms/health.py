@@ -12,9 +12,10 @@ from pydantic import Field, model_validator
 from flowsim.model.calendar import Calendar
 from flowsim.model.customers import CustomerBase
 from flowsim.model.entities import Customer, Item
+from flowsim.model.eventlog import EventLog
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanism import Mechanism
-from flowsim.model.recorder import EventLog, Table, Window
+from flowsim.model.recorder import Table, Window
 from flowsim.model.section import Section, off_switch
 
 
@@ -100,7 +101,8 @@ class HealthMechanism(Mechanism):
         cust.health = min(100.0, max(0.0, cust.health + delta))
         after = band(cust.health)
         if after != before:
-            self.log.add(self.env.now, cust.id, "customer", after, "", cust.id)
+            self.customers.rebanded(before, after)
+            self.log.add(self.env.now, cust.id, "customer", after, "")
         if after == "red":
             if cust.red_since is None:
                 cust.red_since = self.env.now
@@ -182,12 +184,12 @@ class ChurnMechanism(Mechanism):
         stage = cust.state
         if stage == "onboarding":
             self.customers.n_onboarding -= 1
+        self.customers.deactivate(cust)
         cust.state = "churned"
         cust.churned_while = stage
         cust.left_at = now
-        self.customers.active.pop(cust.id, None)
         self.churns.append((cust.id, now, stage))
-        self.log.add(now, cust.id, "customer", "churned", stage, cust.id)
+        self.log.add(now, cust.id, "customer", "churned", stage)
         for item in list(cust.open_items.values()):
             self.ledger.drop(item, "churned")
         cust.pending_tasks = []

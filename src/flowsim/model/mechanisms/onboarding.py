@@ -13,11 +13,12 @@ from flowsim.model.calendar import WEEKS_PER_QUARTER, Calendar
 from flowsim.model.customers import CustomerBase
 from flowsim.model.distributions import Distribution, IntegerUniform, lognormal
 from flowsim.model.entities import Customer, Item
+from flowsim.model.eventlog import EventLog
 from flowsim.model.lead import LeadEngineer
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanism import Mechanism
 from flowsim.model.mechanisms.platform import PlatformEffects
-from flowsim.model.recorder import EventLog, Table, Window, percentile_or_nan
+from flowsim.model.recorder import Table, Window, percentile_or_nan
 from flowsim.model.section import Section
 from flowsim.model.streams import Source, Streams
 from flowsim.model.team import RANK_TASK, Team, TeamAtWork
@@ -106,9 +107,9 @@ class OnboardingMechanism(Mechanism):
         p = self.config
         cust.state = "onboarding"
         cust.onboarding_at = now
-        self.customers.active[cust.id] = cust
+        self.customers.activate(cust)
         self.customers.n_onboarding += 1
-        self.log.add(now, cust.id, "customer", "onboarding", "", cust.id)
+        self.log.add(now, cust.id, "customer", "onboarding", "")
         rng = self.streams.get(Source.ONBOARDING, cust.id)
         n = int(p.tasks.draw(rng, 1)[0])
         efforts = p.task_effort.draw(rng, n)
@@ -129,12 +130,14 @@ class OnboardingMechanism(Mechanism):
         """Release pending tasks while fewer than ``parallel_tasks`` are open."""
         limit = self.config.parallel_tasks
         while cust.pending_tasks and (
-            limit is None or sum(1 for i in cust.work.values() if i.kind == "task") < limit
+            limit is None or cust.open_tasks < limit
         ):
             effort, lead_u, rework_u = cust.pending_tasks.pop(0)
             task = self.ledger.new("task", cust, effort, "", cust.onboarding_at)
             task.lead_u = lead_u
             task.rework_u = rework_u
+            cust.work[task.id] = task
+            cust.open_tasks += 1
             self.route(task)
 
     def add_ask(self, cust: Customer, rng: np.random.Generator, effort: float) -> None:
@@ -142,6 +145,7 @@ class OnboardingMechanism(Mechanism):
         ask = self.ledger.new("ask", cust, effort, "", cust.onboarding_at)
         ask.lead_u = float(rng.random())
         ask.rework_u = rng.random(3).tolist()
+        cust.work[ask.id] = ask
         cust.unfinished += 1
         self.route(ask)
 
@@ -161,6 +165,7 @@ class OnboardingMechanism(Mechanism):
 
     def work_done(self, item: Item, actor: str) -> None:
         """A task or ask is done: release the next, or go live when none is left."""
+        self._closed(item)
         for hook in self.on_work_done:
             hook(item)
         cust = item.customer
@@ -175,8 +180,9 @@ class OnboardingMechanism(Mechanism):
         cust.state = "live"
         cust.live_at = now
         self.customers.n_onboarding -= 1
+        self.customers.live += 1
         self.golives.append((cust.id, cust.signed_at, cust.onboarding_at, now))
-        self.log.add(now, cust.id, "customer", "live", "", cust.id)
+        self.log.add(now, cust.id, "customer", "live", "")
         for hook in self.on_live:
             hook(cust)
 
@@ -189,8 +195,8 @@ class OnboardingMechanism(Mechanism):
             self.ledger.complete(item, actor)
 
     def _request_review(self, task: Item) -> None:
-        self.ledger.set_state(task, "waiting")
-        self.log.add(self.env.now, task.id, task.kind, "review_wait", "", task.customer_id)
+        task.state = "waiting"
+        self.log.add(self.env.now, task.id, task.kind, "review_wait", "")
         hours = task.effort * self.team_config.review_share * self._overhead()
         review = self.ledger.new("review", task.customer, hours, "", task.origin)
         self._gate(task, review)
@@ -221,7 +227,7 @@ class OnboardingMechanism(Mechanism):
         )
         if u < self.team_config.rework_probability:
             task.remaining = task.effort * self.team_config.rework_share
-            self.log.add(self.env.now, task.id, task.kind, "rework", actor, task.customer_id)
+            self.log.add(self.env.now, task.id, task.kind, "rework", actor)
             self.team.dev_queue.put(task, RANK_TASK)
         else:
             self.ledger.complete(task, actor)
@@ -231,6 +237,18 @@ class OnboardingMechanism(Mechanism):
         # the task it gates.
         if item.kind == "spec" or item.kind == "review":
             self.team.ungate()
+        elif item.kind == "task" or item.kind == "ask":
+            self._closed(item)
+
+    def _closed(self, item: Item) -> None:
+        """A task or ask leaves its customer's open work."""
+        cust = item.customer
+        if (
+            cust is not None
+            and cust.work.pop(item.id, None) is not None
+            and item.kind == "task"
+        ):
+            cust.open_tasks -= 1
 
     def _gate(self, task: Item, gate: Item) -> None:
         """``gate`` (a spec or review) now holds ``task`` up, and carries its pressure."""

@@ -16,9 +16,10 @@ from flowsim.model.backlog import Backlog, FifoBacklog
 from flowsim.model.calendar import Calendar
 from flowsim.model.distributions import Distribution, constant
 from flowsim.model.entities import Customer, Item
+from flowsim.model.eventlog import EventLog
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanism import Mechanism
-from flowsim.model.recorder import EventLog, Table, Window
+from flowsim.model.recorder import Table, Window
 from flowsim.model.section import Section, off_switch
 from flowsim.model.streams import Source, Streams
 
@@ -125,7 +126,7 @@ class PromisesMechanism(Mechanism):
         self.records.append(record)
         self.open[item.id] = record
         self._press(item, due=due)
-        self.log.add(now, item.id, item.kind, "promised", "", item.customer_id)
+        self.log.add(now, item.id, item.kind, "promised", "")
 
     def _due_time(self, item: Item, mix_u: float) -> float:
         now = self.env.now
@@ -193,7 +194,7 @@ class PromisesMechanism(Mechanism):
         if cust is not None and cust.active:
             for hook in self.on_resolved:
                 hook(cust, kept)
-        self.log.add(self.env.now, item.id, item.kind, f"promise_{outcome}", "", item.customer_id)
+        self.log.add(self.env.now, item.id, item.kind, f"promise_{outcome}", "")
         item.due = None
 
     def _mark(self, item: Item, outcome: str) -> None:

@@ -14,8 +14,9 @@ from flowsim.model.calendar import Calendar
 from flowsim.model.customers import CustomerBase
 from flowsim.model.distributions import Distribution, exponential
 from flowsim.model.entities import Customer
+from flowsim.model.eventlog import EventLog
 from flowsim.model.mechanism import Mechanism
-from flowsim.model.recorder import EventLog, Table, Window
+from flowsim.model.recorder import Table, Window
 from flowsim.model.section import Section
 from flowsim.model.streams import Source, Streams
 
@@ -105,7 +106,7 @@ class SalesMechanism(Mechanism):
 
     def _signed(self, cust: Customer) -> None:
         now = self.env.now
-        self.log.add(now, cust.id, "customer", "signed", "sales", cust.id)
+        self.log.add(now, cust.id, "customer", "signed", "sales")
         intake = self.intake
         if intake.policy == "accept_all" or (
             intake.policy == "wip_limit" and self.customers.n_onboarding < intake.limit
@@ -124,7 +125,7 @@ class SalesMechanism(Mechanism):
         cust.left_at = self.env.now
         self.customers.signed_backlog.remove(cust)
         self.lost.append((cust.id, self.env.now))
-        self.log.add(self.env.now, cust.id, "customer", "lost", "patience", cust.id)
+        self.log.add(self.env.now, cust.id, "customer", "lost", "patience")
 
     def pull(self, _cust: Customer | None = None) -> None:
         """A place came free (a go-live or a churn): start the next under a WIP limit."""

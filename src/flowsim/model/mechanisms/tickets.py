@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -10,6 +10,7 @@ import simpy
 from pydantic import Field, model_validator
 
 from flowsim.model.calendar import Calendar
+from flowsim.model.clock import Soon
 from flowsim.model.distributions import Distribution, lognormal
 from flowsim.model.entities import Customer, Item
 from flowsim.model.lead import LeadEngineer
@@ -108,42 +109,56 @@ class TicketsMechanism(Mechanism):
         return config.enabled and config.per_customer_per_week > 0
 
     def went_live(self, cust: Customer) -> None:
-        self.env.process(self._tickets(cust))
-
-    def _tickets(self, cust: Customer) -> Generator[simpy.Event, Any, None]:
-        draws = ticket_draws(
+        """Start the customer's ticket stream (one timeout per ticket, no process)."""
+        blocks = ticket_blocks(
             self.streams.get(Source.TICKETS, cust.id),
             self.config,
             self.cal.week / self.config.per_customer_per_week,
         )
+        draws = iter(next(blocks))
         timeout = self.env.timeout
-        for gap, cls, effort, lead_u in draws:
-            yield timeout(gap)
+        new = self.ledger.new
+        route = self.route
+        pending: tuple[float, str, float, float]
+
+        def wait(_ev: Any = None) -> None:
+            nonlocal draws, pending
+            try:
+                pending = next(draws)
+            except StopIteration:
+                draws = iter(next(blocks))
+                pending = next(draws)
+            timeout(pending[0]).callbacks.append(arrive)
+
+        def arrive(_ev: Any) -> None:
             if cust.state != "live":
                 return
-            ticket = self.ledger.new("ticket", cust, effort, cls)
+            _, cls, effort, lead_u = pending
+            ticket = new("ticket", cust, effort, cls)
             ticket.lead_u = lead_u
-            self.route(ticket)
+            route(ticket)
+            wait()
+
+        Soon(self.env, wait)
 
     def route(self, t: Item) -> None:
         """Send a new ticket to whoever may resolve it."""
         self.open += 1
         self.created += 1
         team = self.team
-        has_support = team.n_support > 0
-        if has_support and t.cls == "how_to":
-            team.support_queue.put(t, RANK_TICKET)
-        elif t.lead_u < self.effects.ticket_lead_share[t.cls] or not (
-            has_support or team.n_dev.value > 0
-        ):
-            if t.cls == "urgent":
-                self.send_screenable(t)
-            else:
-                self.lead.assign(t)
-        elif has_support:
-            team.support_queue.put(t, RANK_TICKET)
-        else:
+        cls = t.cls
+        needs_lead = t.lead_u < self.effects.ticket_lead_share[cls]
+        if team.n_support:
+            if cls == "how_to" or not needs_lead:
+                team.support_queue.put(t, RANK_TICKET)
+                return
+        elif not needs_lead and team.n_dev.value > 0:
             team.dev_queue.put(t, RANK_TICKET)
+            return
+        if cls == "urgent":
+            self.send_screenable(t)
+        else:
+            self.lead.assign(t)
 
     def resolved(self, item: Item, actor: str) -> None:
         self.open -= 1
@@ -171,10 +186,10 @@ class TicketsMechanism(Mechanism):
         return m
 
 
-def ticket_draws(
+def ticket_blocks(
     rng: np.random.Generator, tickets: Tickets, mean_gap: float, block: int = 256
-) -> Iterator[tuple[float, str, float, float]]:
-    """Endless (gap, class, effort, lead need) tuples of one customer's ticket stream.
+) -> Iterator[list[tuple[float, str, float, float]]]:
+    """Endless blocks of (gap, class, effort, lead need) tuples of one customer's tickets.
 
     Drawn in blocks with a fixed number of draws per ticket (one effort per class,
     the class picks one), so ticket k of a customer is the same under every policy:
@@ -189,6 +204,12 @@ def ticket_draws(
         lead_u = rng.random(block)
         efforts = np.stack([c.effort.draw(rng, block) for c in tickets.classes.values()])
         chosen = efforts[pick, np.arange(block)]
-        yield from zip(
-            gaps.tolist(), [names[k] for k in pick], chosen.tolist(), lead_u.tolist(), strict=True
+        yield list(
+            zip(
+                gaps.tolist(),
+                [names[k] for k in pick],
+                chosen.tolist(),
+                lead_u.tolist(),
+                strict=True,
+            )
         )

@@ -1,0 +1,104 @@
+"""The event log: one row per state change, kept compact while the model runs.
+
+A row is its time (a float column) and a key (an integer column) that packs the
+entity with the code of the row's ``(kind, event, actor)`` triple; each triple is
+interned once.  A row's customer is not stored: an item's customer is recorded once,
+when it arrives (``item_customer``, indexed by item id), a customer's own rows name
+it as the entity, and a person's ``joined`` row has none.  Recording a row costs two
+appends to typed columns and keeps 16 bytes, not a tuple of Python objects;
+:meth:`EventLog.frame` expands the columns into the tidy frame after the run.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import TYPE_CHECKING
+
+from flowsim.model.entities import ACTIVITY
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+EVENT_COLUMNS = ("time", "day", "entity", "kind", "event", "actor", "customer")
+KEY_SHIFT = 16
+"""A row's key is ``entity << KEY_SHIFT | code``."""
+_CODE_MASK = (1 << KEY_SHIFT) - 1
+
+
+class EventLog:
+    """The run's event log; with ``enabled`` False it keeps nothing.
+
+    The hot paths write rows themselves: ``times.append(t)`` and
+    ``keys.append(entity << KEY_SHIFT | code)``, with the codes they need looked up
+    once (:meth:`code`, or :attr:`lead_start` and :attr:`lead_done` by kind).
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.times = array("d")
+        self.keys = array("q")
+        self.item_customer = array("q")
+        self.triples: list[tuple[str, str, str]] = []
+        self._codes: dict[tuple[str, str, str], int] = {}
+        self.lead_start = {kind: self.code(kind, "start", "lead") for kind in ACTIVITY}
+        self.lead_done = {kind: self.code(kind, "done", "lead") for kind in ACTIVITY}
+        if not enabled:
+            self.add = self._skip  # type: ignore[method-assign,assignment]
+
+    def code(self, kind: str, event: str, actor: str) -> int:
+        """The code of a ``(kind, event, actor)`` triple (interned on first use)."""
+        triple = (kind, event, actor)
+        code = self._codes.get(triple)
+        if code is None:
+            code = self._codes[triple] = len(self.triples)
+            if code > _CODE_MASK:
+                raise OverflowError("more distinct kinds of row than the log's codes can hold")
+            self.triples.append(triple)
+        return code
+
+    def add(self, time: float, entity: int, kind: str, event: str, actor: str) -> None:
+        """Record a row (off the hot paths)."""
+        self.times.append(time)
+        self.keys.append(entity << KEY_SHIFT | self.code(kind, event, actor))
+
+    def _skip(self, *args: object) -> None:
+        pass
+
+    def frame(self, hours_per_day: float) -> pd.DataFrame:
+        """The tidy event log: one row per state change, in the order they happened."""
+        import numpy as np
+        import pandas as pd
+
+        if not len(self.times):
+            df = pd.DataFrame([], columns=[c for c in EVENT_COLUMNS if c != "day"])
+            df.insert(1, "day", df["time"] / hours_per_day)
+            for col in ("kind", "event", "actor"):
+                df[col] = df[col].astype("category")
+            return df
+        keys = np.frombuffer(self.keys, dtype=np.int64)
+        times = np.frombuffer(self.times, dtype=np.float64)
+        entity = keys >> KEY_SHIFT
+        code = keys & _CODE_MASK
+        columns = zip(*self.triples, strict=True)
+        kind, event, actor = (np.array(col, dtype=object)[code] for col in columns)
+        owners = np.frombuffer(self.item_customer, dtype=np.int64)
+        if not len(owners):
+            owners = np.zeros(1, dtype=np.int64)
+        is_item = (entity >= 0) & (kind != "customer")
+        customer = np.where(
+            kind == "customer", entity, np.where(is_item, owners[np.where(is_item, entity, 0)], -1)
+        )
+        df = pd.DataFrame(
+            {
+                "time": times,
+                "day": times / hours_per_day,
+                "entity": entity,
+                "kind": kind,
+                "event": event,
+                "actor": actor,
+                "customer": customer,
+            }
+        )
+        for col in ("kind", "event", "actor"):
+            df[col] = df[col].astype("str").astype("category")
+        return df
