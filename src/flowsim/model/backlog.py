@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import operator
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
@@ -47,7 +46,6 @@ class Prioritisation(Section):
 
 
 Key = tuple[float, ...]
-_ceo = operator.attrgetter("ceo")
 _INF = float("inf")
 
 
@@ -80,6 +78,15 @@ class Backlog(_Items):
         self.key: Callable[[Item], Key] = getattr(self, f"_key_{self.policy}")
         self.newest_first = prio.list_order == "newest"
         self.stale = 0
+        # Every backlog item by the CEO's key (top_n), and the urgent items waiting for
+        # the expedite lane by age (classes_of_service), with lazy deletion: so the
+        # daily list and the lane's next admission cost a few heap operations, not a
+        # scan of the whole backlog.  Ties go to the item added to the backlog first,
+        # as in a scan of ``items`` in order.
+        self._added = itertools.count()
+        self.by_ceo: list[list[Any]] = []
+        self.ceo_stale = 0
+        self.lane_queue: list[tuple[float, int, int, Item]] = []
 
     # -- policies -----------------------------------------------------------------
     def _key_fifo(self, item: Item) -> Key:
@@ -119,16 +126,32 @@ class Backlog(_Items):
     # -- membership ----------------------------------------------------------------
     def add(self, item: Item) -> None:
         self.items[item.id] = item
+        item.added = next(self._added)
         if self.policy == "top_n":
-            item.ceo = self.ceo_key(item)
+            self._rank_for_ceo(item)
         if self.policy == "classes_of_service" and item.urgent:
             self._admit_expedite(item)
         self._push(item)
 
     def _admit_expedite(self, item: Item) -> None:
-        if not item.expedite and self.expedite_in_lane < self.prio.expedite_limit:
+        if item.expedite:
+            return
+        if self.expedite_in_lane < self.prio.expedite_limit:
             item.expedite = True
             self.expedite_in_lane += 1
+        else:
+            entry = (item.arrived, item.added, next(self._seq), item)
+            heapq.heappush(self.lane_queue, entry)
+
+    def _rank_for_ceo(self, item: Item) -> None:
+        item.ceo = self.ceo_key(item)
+        if item.ceo_entry is not None:
+            item.ceo_entry[3] = None
+            self.ceo_stale += 1
+        # Only one entry of an item is live; the push number orders its dead copies.
+        entry = [item.ceo, item.added, next(self._seq), item]
+        item.ceo_entry = entry
+        heapq.heappush(self.by_ceo, entry)
 
     def _push(self, item: Item) -> None:
         entry = [self._full_key(item), next(self._seq), item]
@@ -157,6 +180,14 @@ class Backlog(_Items):
         if self.items.pop(item.id, None) is None:
             return
         self._invalidate(item)
+        if item.ceo_entry is not None:
+            item.ceo_entry[3] = None
+            item.ceo_entry = None
+            self.ceo_stale += 1
+            if self.ceo_stale > len(self.items) + 64:
+                self.by_ceo = [e for e in self.by_ceo if e[3] is not None]
+                heapq.heapify(self.by_ceo)
+                self.ceo_stale = 0
         if item.started:
             self.n_started -= 1
         if item.expedite:
@@ -166,9 +197,12 @@ class Backlog(_Items):
 
     def _readmit(self) -> None:
         """A place in the expedite lane freed up: the oldest urgent item waiting gets it."""
-        waiting = [i for i in self.items.values() if i.urgent and not i.expedite]
-        if waiting:
-            self.reprioritise(min(waiting, key=lambda i: i.arrived))
+        queue, items = self.lane_queue, self.items
+        while queue:
+            _, added, _, item = heapq.heappop(queue)
+            if items.get(item.id) is item and item.added == added and not item.expedite:
+                self.reprioritise(item)
+                return
 
     def reprioritise(self, item: Item) -> None:
         """Re-rank an item whose urgency or promise changed."""
@@ -177,7 +211,7 @@ class Backlog(_Items):
         if self.policy == "classes_of_service" and item.urgent:
             self._admit_expedite(item)
         if self.policy == "top_n":
-            item.ceo = self.ceo_key(item)
+            self._rank_for_ceo(item)
         if item.entry is not None:  # not the item in the lead's hands
             self._invalidate(item)
             self._push(item)
@@ -211,7 +245,18 @@ class Backlog(_Items):
 
     def make_daily_list(self) -> None:
         """Post the CEO's daily top-N list: re-key only the items joining or leaving it."""
-        listed = heapq.nsmallest(self.prio.top_n, self.items.values(), key=_ceo)
+        listed: list[Item] = []
+        entries: list[list[Any]] = []
+        heap = self.by_ceo
+        while heap and len(listed) < self.prio.top_n:
+            entry = heapq.heappop(heap)
+            if entry[3] is not None:
+                entries.append(entry)
+                listed.append(entry[3])
+            else:
+                self.ceo_stale -= 1
+        for entry in entries:
+            heapq.heappush(heap, entry)
         for item in self.daily_list:
             if item.list_pos >= 0:
                 item.list_pos = -1

@@ -49,6 +49,8 @@ class Item:
     entry: Any = None  # where the item sits in the lead's backlog (None: not queued)
     list_pos = -1
     ceo: tuple[float, ...] = ()
+    ceo_entry: list[Any] | None = None  # its entry in the backlog's ranking by the CEO
+    added = -1  # when it was added to the lead's backlog (a counter)
 
 
     def __init__(

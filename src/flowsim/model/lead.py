@@ -82,6 +82,7 @@ class LeadEngineer:
         self.backlog = backlog
         self.size = CountTrace()  # items in the backlog, integrated after the run
         self.interrupts: deque[Item] = deque()
+        self.interrupts_scanned = 0  # its length after the last compaction
         self.wip_limit = wip_limit
         self.efficiency = efficiency
         self.resume_cost = resume_cost
@@ -130,13 +131,15 @@ class LeadEngineer:
     def compact_interrupts(self) -> None:
         """Drop items whose customer left from the interrupt queue (in place: the work
         loop holds a reference). Where that queue never drains, they would otherwise
-        pile up for the whole run."""
+        pile up for the whole run.  It scans the queue only once it has doubled since
+        the last scan, so the cost per interrupt stays constant however long it grows."""
         queue = self.interrupts
-        if len(queue) > 64:
+        if len(queue) > max(64, 2 * self.interrupts_scanned):
             live = [i for i in queue if i.state == "waiting"]
             if len(live) < len(queue):
                 queue.clear()
                 queue.extend(live)
+            self.interrupts_scanned = len(queue)
 
     def in_hand(self) -> int:
         """Items he is working on right now (0 or 1)."""
