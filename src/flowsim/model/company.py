@@ -21,6 +21,7 @@ from flowsim.model.calendar import Calendar
 from flowsim.model.catalogue import TIMESERIES_COLUMNS
 from flowsim.model.clock import at, every
 from flowsim.model.customers import CustomerBase
+from flowsim.model.effects import PlatformEffects
 from flowsim.model.entities import Customer
 from flowsim.model.eventlog import EventLog
 from flowsim.model.lead import LeadEngineer
@@ -36,7 +37,7 @@ from flowsim.model.mechanisms.health import (
 from flowsim.model.mechanisms.hiring import HiringMechanism
 from flowsim.model.mechanisms.interrupts import DirectAccessMechanism, InterruptsMechanism
 from flowsim.model.mechanisms.onboarding import OnboardingMechanism
-from flowsim.model.mechanisms.platform import PlatformEffects, PlatformMechanism
+from flowsim.model.mechanisms.platform import PlatformMechanism
 from flowsim.model.mechanisms.promises import PromisesMechanism
 from flowsim.model.mechanisms.quality import QualityMechanism
 from flowsim.model.mechanisms.sales import SalesMechanism

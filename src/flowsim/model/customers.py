@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import simpy
 from pydantic import Field
 
@@ -15,6 +15,9 @@ from flowsim.model.entities import Customer
 from flowsim.model.recorder import Window
 from flowsim.model.section import Section
 from flowsim.model.streams import Source, Streams
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Customers(Section):
@@ -100,6 +103,8 @@ class CustomerBase:
     # ---------------------------------------------------------------- after the run
     def frame(self, cal: Calendar) -> pd.DataFrame:
         """One row per customer: when signed, onboarded, live, left, and why."""
+        import pandas as pd
+
         day = cal.day
         rows = [
             {

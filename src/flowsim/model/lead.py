@@ -65,6 +65,8 @@ class LeadEngineer:
     log : EventLog
     """
 
+    events = ("start", "preempt")
+
     def __init__(
         self,
         env: simpy.Environment,

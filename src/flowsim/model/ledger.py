@@ -25,6 +25,8 @@ from flowsim.model.eventlog import KEY_SHIFT, EventLog
 class Ledger:
     """Items by state, from their arrival to their end."""
 
+    events = ("arrive", "done", "dropped")
+
     def __init__(self, env: simpy.Environment, log: EventLog) -> None:
         self.env = env
         self.log = log

@@ -129,6 +129,21 @@ class CountTrace:
         return float((area[-1] - at_start) / length) if length > 0 else float("nan")
 
 
+class Columns:
+    """Named records kept as typed columns (``array``), appended field by field: compact
+    where a run keeps one record per ticket.  ``types`` maps each name to an ``array``
+    type code (``"d"`` float, ``"q"`` integer, ``"b"`` small integer code)."""
+
+    def __init__(self, **types: str) -> None:
+        self.columns = {name: array(code) for name, code in types.items()}
+
+    def __getitem__(self, name: str) -> array[Any]:
+        return self.columns[name]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values())))
+
+
 class Table:
     """Named records appended as plain tuples on the hot path, read by column name after.
 

@@ -189,6 +189,8 @@ class TeamAtWork:
     review in between.
     """
 
+    events = ("start", "joined")
+
     def __init__(
         self, env: simpy.Environment, config: Team, week: float, ledger: Ledger, log: EventLog
     ) -> None:

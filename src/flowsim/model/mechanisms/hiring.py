@@ -62,7 +62,6 @@ class HiringMechanism(Mechanism):
     and each ramping hire costs the lead daily mentoring (a scheduled interrupt)."""
 
     section = "hiring"
-    events = ("joined",)
 
     def __init__(
         self,

@@ -85,7 +85,6 @@ class InterruptsMechanism(Mechanism):
     """
 
     section = "interrupts"
-    events = ("start", "done")
 
     def __init__(
         self,

@@ -12,12 +12,12 @@ from pydantic import Field
 from flowsim.model.calendar import WEEKS_PER_QUARTER, Calendar
 from flowsim.model.customers import CustomerBase
 from flowsim.model.distributions import Distribution, IntegerUniform, lognormal
+from flowsim.model.effects import PlatformEffects
 from flowsim.model.entities import Customer, Item
 from flowsim.model.eventlog import EventLog
 from flowsim.model.lead import LeadEngineer
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanism import Mechanism
-from flowsim.model.mechanisms.platform import PlatformEffects
 from flowsim.model.recorder import Table, Window, percentile_or_nan
 from flowsim.model.section import Section
 from flowsim.model.streams import Source, Streams

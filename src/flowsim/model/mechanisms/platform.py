@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from pydantic import Field
 
+from flowsim.model.effects import PlatformEffects
 from flowsim.model.entities import Item
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanism import Mechanism
@@ -33,35 +34,6 @@ class Platform(Section):
     defect_cut: float = Field(
         0.05, ge=0, le=1, description="Each step cuts the defect chance by this (relative)."
     )
-
-
-class PlatformEffects:
-    """What the platform allows today: the shares of work that need the lead, the
-    spec/review overhead and the defect chance, as multipliers of their configured values.
-
-    Every run has one; without investment it never changes.
-    """
-
-    def __init__(self, onboarding_lead_share: float, ticket_lead_shares: dict[str, float]) -> None:
-        self.base_onboarding_lead_share = onboarding_lead_share
-        self.base_ticket_lead_shares = dict(ticket_lead_shares)
-        self.onboarding_lead_share = onboarding_lead_share
-        self.ticket_lead_share = dict(ticket_lead_shares)
-        self.overhead_mult = 1.0
-        self.defect_mult = 1.0
-
-    def apply(self, config: Platform, steps: int) -> None:
-        """The effects of ``steps`` improvement steps."""
-
-        def cut(base: float) -> float:
-            if base <= config.lead_share_floor:
-                return base
-            return max(config.lead_share_floor, base - steps * config.lead_share_cut)
-
-        self.onboarding_lead_share = cut(self.base_onboarding_lead_share)
-        self.ticket_lead_share = {c: cut(s) for c, s in self.base_ticket_lead_shares.items()}
-        self.overhead_mult = max(config.overhead_floor, (1 - config.overhead_cut) ** steps)
-        self.defect_mult = (1 - config.defect_cut) ** steps
 
 
 class PlatformMechanism(Mechanism):
@@ -106,4 +78,20 @@ class PlatformMechanism(Mechanism):
     def invested(self, item: Item, actor: str) -> None:
         """A platform block is done: its hours count towards the next step."""
         self.hours += item.effort
-        self.effects.apply(self.config, int(self.hours // self.config.hours_per_step))
+        self._apply(int(self.hours // self.config.hours_per_step))
+
+    def _apply(self, steps: int) -> None:
+        """The effects of ``steps`` improvement steps."""
+        config, effects = self.config, self.effects
+
+        def cut(base: float) -> float:
+            if base <= config.lead_share_floor:
+                return base
+            return max(config.lead_share_floor, base - steps * config.lead_share_cut)
+
+        effects.onboarding_lead_share = cut(effects.base_onboarding_lead_share)
+        effects.ticket_lead_share = {
+            c: cut(s) for c, s in effects.base_ticket_lead_shares.items()
+        }
+        effects.overhead_mult = max(config.overhead_floor, (1 - config.overhead_cut) ** steps)
+        effects.defect_mult = (1 - config.defect_cut) ** steps

@@ -11,10 +11,10 @@ from pydantic import Field
 
 from flowsim.model.backlog import Backlog, FifoBacklog
 from flowsim.model.distributions import Distribution
+from flowsim.model.effects import PlatformEffects
 from flowsim.model.entities import Item
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanism import Mechanism
-from flowsim.model.mechanisms.platform import PlatformEffects
 from flowsim.model.recorder import Table, Window
 from flowsim.model.section import Section
 

@@ -12,12 +12,12 @@ from pydantic import Field, model_validator
 from flowsim.model.calendar import Calendar
 from flowsim.model.clock import Soon
 from flowsim.model.distributions import Distribution, lognormal
+from flowsim.model.effects import PlatformEffects
 from flowsim.model.entities import Customer, Item
 from flowsim.model.lead import LeadEngineer
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanism import Mechanism
-from flowsim.model.mechanisms.platform import PlatformEffects
-from flowsim.model.recorder import Table, Window, mean_or_nan, percentile_or_nan
+from flowsim.model.recorder import Columns, Window, mean_or_nan, percentile_or_nan
 from flowsim.model.section import Section, off_switch
 from flowsim.model.streams import Source, Streams
 from flowsim.model.team import RANK_TICKET, TeamAtWork
@@ -101,7 +101,14 @@ class TicketsMechanism(Mechanism):
         self.send_screenable = send_screenable
         self.open = 0
         self.created = 0
-        self.closed = Table("cls", "arrived", "done")
+        # One record per resolved ticket: its class (an index into the class names),
+        # when it arrived and when it was resolved.
+        self.class_names: list[str] = list(config.classes)
+        self._class_index = {name: k for k, name in enumerate(self.class_names)}
+        self.closed = Columns(cls="b", arrived="d", done="d")
+        self._closed_cls = self.closed["cls"].append
+        self._closed_arrived = self.closed["arrived"].append
+        self._closed_done = self.closed["done"].append
         self.on_closed: list[Callable[[Item], None]] = []
 
     @staticmethod
@@ -162,7 +169,9 @@ class TicketsMechanism(Mechanism):
 
     def resolved(self, item: Item, actor: str) -> None:
         self.open -= 1
-        self.closed.append((item.cls, item.arrived, self.env.now))
+        self._closed_cls(self._class_index[item.cls])
+        self._closed_arrived(item.arrived)
+        self._closed_done(self.env._now)  # simpy's clock, read without its property
         for hook in self.on_closed:
             hook(item)
 
@@ -174,7 +183,9 @@ class TicketsMechanism(Mechanism):
         w = window
         day = self.cal.day
         weeks = (w.end - w.start) / self.cal.week
-        closed = [(cls, arrived, done) for cls, arrived, done in self.closed.rows if done in w]
+        names = self.class_names
+        records = zip(self.closed["cls"], self.closed["arrived"], self.closed["done"], strict=True)
+        closed = [(names[cls], arrived, done) for cls, arrived, done in records if done in w]
         m = {
             "tickets_closed_per_week": len(closed) / weeks,
             "ticket_resolution_mean_days": mean_or_nan([d - a for _, a, d in closed]) / day,
