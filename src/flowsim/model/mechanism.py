@@ -26,10 +26,15 @@ class Mechanism:
         Dotted path of the config section it owns, e.g. ``"status_calls"``.
     events : tuple of str
         The ``event`` values of the event-log rows it writes.
+    shapes_ticket_queue : bool
+        Whether, switched on, it changes the queue of tickets in front of the lead
+        (his speed, what else he works on, who arrives or leaves).  The textbook
+        reductions (M/M/1, ...) hold when every mechanism that does is switched off.
     """
 
     section: ClassVar[str] = ""
     events: ClassVar[tuple[str, ...]] = ()
+    shapes_ticket_queue: ClassVar[bool] = True
 
     @staticmethod
     def switched_on(config: Any) -> bool:

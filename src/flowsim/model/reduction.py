@@ -3,31 +3,38 @@
 from __future__ import annotations
 
 from flowsim.model.calendar import Calendar
+from flowsim.model.mechanisms import MECHANISMS
 from flowsim.model.params import Params
+
+
+def mechanisms_shaping_the_queue(params: Params) -> list[str]:
+    """The mechanisms switched on in ``params`` that change the lead's ticket queue,
+    by their own off switches (see ``Mechanism.shapes_ticket_queue``)."""
+    on = []
+    for mechanism in MECHANISMS:
+        section: object = params
+        for part in mechanism.section.split("."):
+            section = getattr(section, part)
+        if mechanism.shapes_ticket_queue and mechanism.switched_on(section):
+            on.append(mechanism.__name__)
+    return on
 
 
 def mm1_time_in_system_days(params: Params) -> float | None:
     """Mean ticket time in system of the M/M/1 queue ``params`` reduces to, in working days.
 
-    ``None`` when the config does not reduce to M/M/1 (some mechanism besides the
-    ticket stream is on, somebody besides the lead works, he does not serve FIFO,
-    tickets come in several classes or with non-exponential effort, or some do not
-    need him) or when the queue is unstable.  Then W = 1/(mu - lambda), with lambda
-    the ticket rate of the live customers and mu his capacity over the mean effort.
+    ``None`` when the config does not reduce to M/M/1: some mechanism that shapes the
+    lead's ticket queue is switched on, somebody besides the lead works, he does not
+    serve first come first served, tickets are off or come in several classes or with
+    non-exponential effort or not all need him; or when the queue is unstable.  Then
+    W = 1/(mu - lambda), with lambda the ticket rate of the live customers and mu his
+    capacity over the mean effort.
     """
     p = params
-    da = p.interrupts.direct_access
+    team = p.team.contractors + p.team.engineers + p.team.support
     if (
-        p.context_switching.enabled
-        or p.interrupts.enabled
-        or (da.enabled and da.customers > 0 and da.pings_per_week > 0)
-        or p.status_calls.enabled
-        or p.churn.enabled
-        or p.quality.enabled
-        or p.platform.enabled
-        or p.sales.new_customers_per_month > 0
-        or p.team.contractors + p.team.engineers + p.team.support > 0
-        or p.hiring.plan
+        mechanisms_shaping_the_queue(p)
+        or team > 0
         or p.lead.prioritisation.policy != "fifo"
         or not p.tickets.enabled
         or len(p.tickets.classes) != 1

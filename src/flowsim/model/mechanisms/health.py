@@ -74,6 +74,7 @@ class HealthMechanism(Mechanism):
 
     section = "health"
     events = ("green", "yellow", "red")
+    shapes_ticket_queue = False  # it moves scores; only churn acts on them
 
     def __init__(
         self,

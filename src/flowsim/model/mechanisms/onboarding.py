@@ -64,6 +64,7 @@ class OnboardingMechanism(Mechanism):
 
     section = "onboarding"
     events = ("onboarding", "live", "review_wait", "rework")
+    shapes_ticket_queue = False  # it has work only for customers that sales signs
 
     def __init__(
         self,

@@ -73,6 +73,7 @@ class PromisesMechanism(Mechanism):
 
     section = "commitments"
     events = ("promised", "promise_kept", "promise_broken")
+    shapes_ticket_queue = False  # it acts only on what status calls promise
 
     def __init__(
         self,

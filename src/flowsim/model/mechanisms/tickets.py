@@ -77,6 +77,7 @@ class TicketsMechanism(Mechanism):
     """
 
     section = "tickets"
+    shapes_ticket_queue = False  # it is the queue's arrival stream
 
     def __init__(
         self,
