@@ -18,13 +18,13 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from test_imports import MODULES, module_level_imports, module_name
 
 from flowsim.model import Params, simulate
 from flowsim.model.lead import LeadEngineer
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanisms import MECHANISMS
 from flowsim.model.team import TeamAtWork
+from test_imports import MODULES, module_level_imports, module_name
 
 MODEL_LAYERS = {
     "flowsim.model.calendar": 0,

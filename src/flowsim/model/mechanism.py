@@ -47,3 +47,11 @@ class Mechanism:
     def metrics(self, window: Window) -> dict[str, float]:
         """Its summary metrics over the steady-state window, after the run."""
         return {}
+
+
+def section_of(params: Any, path: str) -> Any:
+    """The config section at dotted ``path`` (a mechanism's ``section``) of ``params``."""
+    section = params
+    for part in path.split("."):
+        section = getattr(section, part)
+    return section

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flowsim.model.calendar import Calendar
+from flowsim.model.mechanism import section_of
 from flowsim.model.mechanisms import MECHANISMS
 from flowsim.model.params import Params
 
@@ -10,14 +11,11 @@ from flowsim.model.params import Params
 def mechanisms_shaping_the_queue(params: Params) -> list[str]:
     """The mechanisms switched on in ``params`` that change the lead's ticket queue,
     by their own off switches (see ``Mechanism.shapes_ticket_queue``)."""
-    on = []
-    for mechanism in MECHANISMS:
-        section: object = params
-        for part in mechanism.section.split("."):
-            section = getattr(section, part)
-        if mechanism.shapes_ticket_queue and mechanism.switched_on(section):
-            on.append(mechanism.__name__)
-    return on
+    return [
+        m.__name__
+        for m in MECHANISMS
+        if m.shapes_ticket_queue and m.switched_on(section_of(params, m.section))
+    ]
 
 
 def mm1_time_in_system_days(params: Params) -> float | None:
