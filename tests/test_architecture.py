@@ -100,7 +100,7 @@ def events_written() -> frozenset[str]:
     from test_golden_master import SEED, _configs
 
     events: set[str] = set()
-    for name, params in _configs().items():
+    for params in _configs().values():
         if not params.simulation.event_log:
             continue
         log = simulate(params, seed=SEED).events
