@@ -142,6 +142,15 @@ class Backlog(_Items):
         else:
             entry = (item.arrived, item.added, next(self._seq), item)
             heapq.heappush(self.lane_queue, entry)
+            if len(self.lane_queue) > 2 * len(self.items) + 64:
+                # Re-ranking a waiting urgent item queues it again; drop the dead copies.
+                live: dict[int, tuple[float, int, int, Item]] = {}
+                for e in self.lane_queue:
+                    it = e[3]
+                    if self.items.get(it.id) is it and it.added == e[1] and not it.expedite:
+                        live.setdefault(it.id, e)
+                self.lane_queue = list(live.values())
+                heapq.heapify(self.lane_queue)
 
     def _rank_for_ceo(self, item: Item) -> None:
         item.ceo = self.ceo_key(item)

@@ -124,9 +124,11 @@ class CountTrace:
         values = np.concatenate([[0.0], np.cumsum(deltas)[:-1]])  # before each change
         since = np.concatenate([[0.0], times[:-1]])
         area = np.cumsum((times - since) * values)  # sequential, as a running sum
-        at_start = area[np.flatnonzero(order == len(rises) + len(falls))[0]]
+        n = len(rises) + len(falls)  # the start and end operations come after the changes
+        at_start = area[np.flatnonzero(order == n)[0]]
+        at_end = area[np.flatnonzero(order == n + 1)[0]]
         length = end - start
-        return float((area[-1] - at_start) / length) if length > 0 else float("nan")
+        return float((at_end - at_start) / length) if length > 0 else float("nan")
 
 
 class Columns:
