@@ -229,7 +229,7 @@ class LeadEngineer:
                 continue
             item = taken
             item.state = "active"
-            t0 = env.now
+            t0 = env._now  # simpy's clock without its property: this loop is the hot path
             if logging:
                 log_time(t0)
                 log_key(item.id << KEY_SHIFT | start_code[item.kind])
@@ -245,7 +245,7 @@ class LeadEngineer:
                 finished = False
                 self.preempting = False
             self.current = None
-            now = env.now
+            now = env._now
             _, t_seg, _ = self.segment  # a warm-up split may have moved its start
             self.segment = None
             hours[activity] += (now - t_seg) * speed * eff

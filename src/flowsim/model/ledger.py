@@ -53,7 +53,7 @@ class Ledger:
         origin: float | None = None,
     ) -> Item:
         """A new waiting item of ``effort`` hours; ``origin`` is when its request began."""
-        now = self.env.now
+        now = self.env._now  # simpy's clock without its property: called for every item
         item_id = self.created
         self.created += 1
         item = Item(item_id, kind, customer, effort, now, cls, origin)
@@ -78,7 +78,7 @@ class Ledger:
             log = self.log
             kind = item.kind
             code = log.lead_done[kind] if actor == "lead" else log.code(kind, "done", actor)
-            self._log_time(self.env.now)
+            self._log_time(self.env._now)
             self._log_key(item.id << KEY_SHIFT | code)
         if self.track_open and item.customer is not None:
             item.customer.open_items.pop(item.id, None)

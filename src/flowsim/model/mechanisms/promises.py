@@ -103,6 +103,15 @@ class PromisesMechanism(Mechanism):
         self.recent_lead_times: deque[float] = deque(maxlen=50)
         self._quote: float | None = None  # forecast quote, recomputed when the window moves
         self.on_resolved: list[Callable[[Customer, bool], None]] = []
+        # The mixed policy's options as cumulative shares of the weights, summed once.
+        weights = list(config.mix.items())
+        total = sum(w for _, w in weights)
+        acc = 0.0
+        self._mix_thresholds: list[tuple[float, str]] = []
+        for name, w in weights:
+            acc += w / total
+            self._mix_thresholds.append((acc, name))
+        self._last_option: str = weights[-1][0] if weights else "end_of_today"
 
     @staticmethod
     def switched_on(config: Commitments) -> bool:
@@ -134,14 +143,10 @@ class PromisesMechanism(Mechanism):
         cm = self.config
         day, week = self.cal.day, self.cal.week
         end_of_day = (math.floor(now / day + _EPS) + 1) * day
-        policy = cm.policy
+        policy: str = cm.policy
         if policy == "mixed":
-            weights = list(cm.mix.items())
-            total = sum(w for _, w in weights)
-            acc = 0.0
-            policy = weights[-1][0]
-            for name, w in weights:
-                acc += w / total
+            policy = self._last_option
+            for acc, name in self._mix_thresholds:
                 if mix_u < acc:
                     policy = name
                     break

@@ -139,13 +139,19 @@ class TicketsMechanism(Mechanism):
             timeout(pending[0]).callbacks.append(arrive)
 
         def arrive(_ev: Any) -> None:
+            nonlocal draws, pending
             if cust.state != "live":
                 return
             _, cls, effort, lead_u = pending
             ticket = new("ticket", cust, effort, cls)
             ticket.lead_u = lead_u
             route(ticket)
-            wait()
+            try:  # the next ticket (as wait(), written out: this is the hot path)
+                pending = next(draws)
+            except StopIteration:
+                draws = iter(next(blocks))
+                pending = next(draws)
+            timeout(pending[0]).callbacks.append(arrive)
 
         Soon(self.env, wait)
 
