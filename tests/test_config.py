@@ -309,6 +309,25 @@ def test_triage_with_support_hire_is_fine(tmp_path: Path) -> None:
     assert load_config(path).interrupts.shielding == "triage"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "simulation:\n  hours_per_day: 6\ninterrupts:\n  enabled: false\n",
+        "simulation:\n  hours_per_day: 6\n",  # immediate shielding: no office hour used
+        "interrupts:\n  enabled: false\n  shielding: triage\n",  # triage unused
+    ],
+    ids=["short_day_interrupts_off", "short_day_immediate", "triage_with_interrupts_off"],
+)
+def test_settings_that_are_not_used_do_not_invalidate_a_config(tmp_path: Path, text: str) -> None:
+    assert load_config(write(tmp_path, "c.yaml", text)).name == "baseline"
+
+
+def test_office_hour_outside_a_short_day_is_refused_when_used(tmp_path: Path) -> None:
+    text = "simulation:\n  hours_per_day: 6\ninterrupts:\n  shielding: office_hours\n"
+    path = write(tmp_path, "c.yaml", text)
+    assert "interrupts.office_hour (6.0) must fall inside the working day of 6.0" in error_of(path)
+
+
 def test_list_entry_validator(tmp_path: Path) -> None:
     path = write(
         tmp_path,

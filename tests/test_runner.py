@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from flowsim.cli import main
@@ -380,3 +381,14 @@ def test_process_pool_executor_passed_in_is_not_closed(tmp_path):
         second = run_experiment(exp, executor=pool, progress=False)
         assert pool.submit(int, "3").result() == 3
     assert_same_frames(first, second)
+
+
+@pytest.mark.parametrize("weeks", [8, 9.5, -1])
+def test_a_warmup_that_leaves_no_window_is_an_error(tmp_path: Path, weeks: float) -> None:
+    """with_warmup (the MSER-5 path) refuses a warm-up as long as the horizon, or negative."""
+    from flowsim.runner import with_warmup
+
+    exp = small(tmp_path)  # 8-week horizon
+    with pytest.raises(ValueError, match="must be at least 0 and shorter than scenario"):
+        with_warmup(exp, weeks)
+    assert with_warmup(exp, 7.5).scenarios[0].params.simulation.warmup_weeks == 7.5

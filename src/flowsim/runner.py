@@ -274,7 +274,21 @@ def pilot_series(experiment: Experiment, series: str, reps: int) -> pd.DataFrame
 
 
 def with_warmup(experiment: Experiment, weeks: float) -> Experiment:
-    """The experiment with every scenario's warm-up set to ``weeks``."""
+    """The experiment with every scenario's warm-up set to ``weeks``.
+
+    Raises
+    ------
+    ValueError
+        When ``weeks`` is negative or not shorter than a scenario's horizon (the window
+        would be empty or negative).
+    """
+    for s in experiment.scenarios:
+        horizon = s.params.simulation.horizon_weeks
+        if not 0 <= weeks < horizon:
+            raise ValueError(
+                f"warm-up of {weeks:g} weeks must be at least 0 and shorter than scenario "
+                f"{s.name!r}'s horizon of {horizon:g} weeks"
+            )
     scenarios = [
         replace(
             s,

@@ -284,22 +284,25 @@ _QUEUED = object()  # the ``entry`` of an item waiting in a FifoBacklog's queue
 
 
 class FifoBacklog(_Items):
-    """First come, first served: the same interface on a deque, for speed.
+    """First come, first served: the same interface on deques, for speed.
 
     Under FIFO the item in the lead's hands is always the oldest, so a preempted
-    item simply goes back to the front.  An item removed while queued (dropped) stays
-    in the deque with its ``entry`` cleared and is skipped when it reaches the front;
-    under FIFO nothing removed comes back, so a skipped item is never a live one.
+    item simply goes back to the front.  Protected platform time goes first, as under
+    every policy: platform items wait in a deque of their own, taken before the rest.
+    An item removed while queued (dropped) stays in its deque with its ``entry``
+    cleared and is skipped when it reaches the front; under FIFO nothing removed
+    comes back, so a skipped item is never a live one.
     """
 
     def __init__(self, prio: Prioritisation) -> None:
         super().__init__(prio)
         self.queue: deque[Item] = deque()
+        self.platform: deque[Item] = deque()
 
     def add(self, item: Item) -> None:
         self.items[item.id] = item
         item.entry = _QUEUED
-        self.queue.append(item)
+        (self.platform if item.kind == "platform" else self.queue).append(item)
 
     def remove(self, item: Item) -> None:
         if self.items.pop(item.id, None) is None:
@@ -315,25 +318,23 @@ class FifoBacklog(_Items):
         """A FIFO queue has no daily list."""
 
     def take(self, started_only: bool) -> Item | None:
-        queue = self.queue
-        while queue and queue[0].entry is None:
-            queue.popleft()
-        if not queue:
-            return None
-        item = queue[0]
-        if started_only and not item.started:
-            return None
-        queue.popleft()
-        item.entry = None
-        if not item.started:
-            item.started = True
-            self.n_started += 1
-        return item
+        for queue in (self.platform, self.queue):
+            while queue and queue[0].entry is None:
+                queue.popleft()
+            if not queue or (started_only and not queue[0].started):
+                continue
+            item = queue.popleft()
+            item.entry = None
+            if not item.started:
+                item.started = True
+                self.n_started += 1
+            return item
+        return None
 
     def put_back(self, item: Item) -> None:
         if item.id in self.items:
             item.entry = _QUEUED
-            self.queue.appendleft(item)
+            (self.platform if item.kind == "platform" else self.queue).appendleft(item)
 
 
 def make_backlog(prio: Prioritisation) -> Backlog | FifoBacklog:

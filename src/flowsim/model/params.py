@@ -92,14 +92,18 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _combinations(self) -> Params:
-        if self.interrupts.shielding == "triage" and not (
-            self.team.support > 0 or any(h.role == "support" for h in self.hiring.plan)
+        ip = self.interrupts
+        if (
+            ip.enabled
+            and ip.shielding == "triage"
+            and not (self.team.support > 0 or any(h.role == "support" for h in self.hiring.plan))
         ):
             raise ValueError(
                 "interrupts.shielding 'triage' needs a support person: set team.support >= 1 "
                 "or add a support hire to hiring.plan"
             )
-        if self.interrupts.office_hour >= self.simulation.hours_per_day:
+        office_hours = ip.enabled and ip.shielding == "office_hours"
+        if office_hours and ip.office_hour >= self.simulation.hours_per_day:
             raise ValueError(
                 f"interrupts.office_hour ({self.interrupts.office_hour}) must fall inside the "
                 f"working day of {self.simulation.hours_per_day} hours"
