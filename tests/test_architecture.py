@@ -34,6 +34,7 @@ MODEL_LAYERS = {
     "flowsim.model.effects": 0,
     "flowsim.model.entities": 0,
     "flowsim.model.section": 0,
+    "flowsim.model.stability": 0,
     "flowsim.model.streams": 0,
     "flowsim.model.recorder": 1,
     "flowsim.model.eventlog": 1,

@@ -37,6 +37,7 @@ from flowsim.model.distributions import Constant, IntegerUniform, Uniform, const
 from flowsim.model.entities import Customer, Item
 from flowsim.model.eventlog import EventLog
 from flowsim.model.ledger import Ledger
+from flowsim.model.recorder import Window
 from flowsim.model.mechanisms.calls import StatusCalls, StatusCallsMechanism
 from flowsim.model.streams import Source, Streams
 
@@ -314,3 +315,30 @@ def test_call_k_asks_the_same_with_promises_off() -> None:
     with_promises = asks_per_call(True)
     assert len(set(with_promises)) > 5  # calls with different numbers of asks
     assert asks_per_call(False) == with_promises
+
+
+# ---------------------------------------------------------------- the lead's call hours
+def test_the_lead_attends_calls_up_to_his_weekly_hours_and_the_rest_run_without_him() -> None:
+    """``lead_max_hours_per_week``: once his call hours for the calendar week are taken,
+    that week's further calls run without him (counted); the next week he attends again.
+    Promises and asks are made at every call, with him or without."""
+    rig = Rig(lead_max_hours_per_week=3, call_hours=1)
+    for cust_id in range(5):  # five customers, each with a weekly call, all on one day
+        rig.onboard(cust_id)
+    rig.run(2)
+    per_week = [
+        sum(1 for t, _ in rig.sent if week * WEEK < t <= (week + 1) * WEEK) for week in (0, 1)
+    ]
+    assert per_week == [3, 3]
+    assert len(rig.promises) == 10  # every call still promises
+    window = Window(0.0, 3 * WEEK)
+    assert rig.mech.metrics(window) == {"calls_without_lead": 4}
+
+
+def test_without_a_limit_he_attends_every_call() -> None:
+    rig = Rig(lead_max_hours_per_week=None)
+    for cust_id in range(5):
+        rig.onboard(cust_id)
+    rig.run(2)
+    assert len(rig.sent) == 10
+    assert rig.mech.metrics(Window(0.0, 3 * WEEK)) == {"calls_without_lead": 0}

@@ -54,7 +54,9 @@ class Rig:
         self.backlog = Backlog(Prioritisation(policy="top_n", top_n=top_n))
         self.size = CountTrace()
         self.sent: list[tuple[float, Item]] = []
+        self.assigned: list[tuple[float, Item]] = []
         config.setdefault("resurface_days", constant(3))
+        config.setdefault("resurface_to", "interrupt")  # most tests follow the interrupt route
         self.config = Forgetting(**config)
         self.mech = ForgettingMechanism(
             self.config,
@@ -67,6 +69,7 @@ class Rig:
             np.random.default_rng(seed),
             lambda t, fn: at(self.env, t, fn),
             lambda item: self.sent.append((self.env.now, item)),
+            lambda item: self.assigned.append((self.env.now, item)),
         )
         self.ledger.on_drop.append(self.mech.dropped)
         self.cust = Customer(0, 0.0, 75.0)
@@ -266,3 +269,16 @@ def test_an_empty_backlog_takes_no_draw() -> None:
     rig = Rig(seed=9, daily_probability=0.5)
     rig.mech.daily()
     assert rig.mech.rng.random() == np.random.default_rng(9).random()
+
+
+def test_by_default_a_resurfaced_item_goes_to_the_front_of_the_backlog_not_an_interrupt() -> None:
+    """MODEL.md: a forgotten item comes back as a problem that goes to the front of the
+    backlog, interrupting only where shielding allows (``resurface_to: interrupt``)."""
+    assert Forgetting().resurface_to == "backlog"
+    rig = Rig(daily_probability=1.0, resurface_to="backlog")
+    item = rig.add()
+    rig.mech.daily()
+    rig.to(rig.env.now + 4 * DAY)
+    assert rig.sent == []
+    assert [i for _, i in rig.assigned] == [item]
+    assert item.urgent and item.state == "waiting"

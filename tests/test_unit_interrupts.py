@@ -28,6 +28,8 @@ stub with or without a support person, and the triage draw a scripted generator.
 
 from __future__ import annotations
 
+from collections import deque
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +46,7 @@ from flowsim.model.distributions import Distribution, constant, exponential
 from flowsim.model.entities import SCHEDULED, Customer, Item
 from flowsim.model.eventlog import EventLog
 from flowsim.model.ledger import Ledger
+from flowsim.model.recorder import Window
 from flowsim.model.mechanisms.interrupts import (
     DirectAccess,
     DirectAccessMechanism,
@@ -54,6 +57,7 @@ from flowsim.model.streams import Source, Streams
 from flowsim.model.team import RANK_TICKET
 
 CAL = Calendar(8.0)  # day 8 h, week 40 h
+DAY = CAL.day
 
 
 class LeadStub:
@@ -63,12 +67,16 @@ class LeadStub:
         self.env = env
         self.assigned: list[tuple[float, Item]] = []
         self.interrupted: list[tuple[float, Item]] = []
+        self.interrupts: deque[Item] = deque()  # his interrupt queue, for triage_waiting
 
     def assign(self, item: Item) -> None:
         self.assigned.append((self.env.now, item))
 
     def interrupt(self, item: Item) -> None:
         self.interrupted.append((self.env.now, item))
+
+    def dequeue(self, item: Item) -> None:
+        """Leaving his interrupt queue: nothing to count in a stub."""
 
 
 class SupportQueue:
@@ -82,7 +90,7 @@ class SupportQueue:
 class TeamStub:
     def __init__(self, support: bool) -> None:
         self.has_support = support
-        self.support_queue = SupportQueue()
+        self.triage_queue = SupportQueue()
 
 
 class FixedU:
@@ -119,11 +127,12 @@ def build(
     **config: Any,
 ) -> Rig:
     env = simpy.Environment()
-    ledger = Ledger(env, EventLog(True))
+    log = EventLog(True)
+    ledger = Ledger(env, log)
     lead = LeadStub(env)
     team = TeamStub(support)
     cfg = Interrupts(enabled=enabled, shielding=shielding, **config)
-    mech = InterruptsMechanism(cfg, CAL.day, env, ledger, lead, team, FixedU(u))
+    mech = InterruptsMechanism(cfg, CAL.day, env, ledger, log, lead, team, FixedU(u))
     ledger.on_done["triage"] = mech.triaged  # as the company wires it
     mech.start()
     return Rig(env, ledger, lead, team, mech)
@@ -141,7 +150,7 @@ def test_with_interrupts_off_work_joins_the_backlog_as_urgent(shielding: str) ->
     assert rig.lead.assigned == [(3.0, a), (3.0, b)]
     assert a.urgent and b.urgent
     assert rig.lead.interrupted == []
-    assert rig.team.support_queue.puts == []
+    assert rig.team.triage_queue.puts == []
 
 
 def test_the_resume_cost_is_zero_with_interrupts_off() -> None:
@@ -157,7 +166,7 @@ def test_immediate_shielding_interrupts_the_lead_at_once() -> None:
     rig.mech.send(a)
     rig.mech.send_screenable(b)  # a support person exists, but nobody screens
     assert rig.lead.interrupted == [(3.0, a), (3.0, b)]
-    assert rig.lead.assigned == [] and rig.team.support_queue.puts == []
+    assert rig.lead.assigned == [] and rig.team.triage_queue.puts == []
 
 
 # ---------------------------------------------------------------- office hours
@@ -187,13 +196,13 @@ def test_under_office_hours_scheduled_blocks_still_go_at_once(kind: str) -> None
 
 
 # ---------------------------------------------------------------- triage
-def test_triage_sends_screenable_items_to_the_support_queue() -> None:
+def test_triage_sends_screenable_items_to_the_triage_queue() -> None:
     rig = build(shielding="triage", support=True, triage_hours=0.15)
     cust = Customer(4, 0.0, 75.0)
     ticket = rig.ledger.new("ticket", cust, 2.0, "urgent", origin=1.0)
     rig.env.run(until=3)
     rig.mech.send_screenable(ticket)
-    ((triage, rank),) = rig.team.support_queue.puts
+    ((triage, rank),) = rig.team.triage_queue.puts
     assert triage.kind == "triage" and triage.parent is ticket
     assert triage.effort == 0.15 and rank == RANK_TICKET
     assert triage.customer is cust and triage.origin == 1.0
@@ -209,7 +218,7 @@ def test_triage_without_a_support_person_interrupts_at_once() -> None:
     ping = rig.item("ping")
     rig.mech.send_screenable(ping)
     assert rig.lead.interrupted == [(0.0, ping)]
-    assert rig.team.support_queue.puts == []
+    assert rig.team.triage_queue.puts == []
 
 
 @settings(deadline=None, max_examples=150)
@@ -231,7 +240,7 @@ def test_after_triage_by_the_draw(
     )
     item = rig.item(kind, "urgent" if kind == "ticket" else "")
     rig.mech.send_screenable(item)
-    ((triage, _),) = rig.team.support_queue.puts
+    ((triage, _),) = rig.team.triage_queue.puts
     rig.ledger.complete(triage, "support1")
     if kind == "ping" and u < resolves:
         assert item.state == "done"  # answered by support, the lead never sees it
@@ -247,7 +256,7 @@ def test_an_item_that_ended_while_in_triage_goes_nowhere() -> None:
     rig = build(shielding="triage", support=True, u=0.0)
     ticket = rig.item("ticket", "urgent")
     rig.mech.send_screenable(ticket)
-    ((triage, _),) = rig.team.support_queue.puts
+    ((triage, _),) = rig.team.triage_queue.puts
     rig.ledger.drop(ticket, "churn")
     rig.ledger.complete(triage, "support1")
     assert rig.lead.interrupted == [] and rig.lead.assigned == []
@@ -371,3 +380,44 @@ def test_direct_access_off_switch() -> None:
     assert not DirectAccessMechanism.switched_on(DirectAccess(enabled=False))
     assert not DirectAccessMechanism.switched_on(DirectAccess(customers=0))
     assert not DirectAccessMechanism.switched_on(DirectAccess(pings_per_week=0))
+
+
+# ---------------------------------------------------------------- urgent work that waits too long
+def test_interrupts_waiting_longer_than_the_patience_are_triaged() -> None:
+    """After ``patience_days``, pings, escalations and meetings lapse (dropped as lapsed,
+    counted); other urgent work joins the backlog as urgent; younger ones stay queued."""
+    rig = build(patience_days=2)
+    old = {kind: rig.item(kind) for kind in ("ping", "escalation", "call", "ticket", "task")}
+    for item in old.values():
+        item.queued_at = 0.0
+        rig.lead.interrupts.append(item)
+    young = rig.item("ticket")
+    rig.at(2.5 * DAY, lambda: None)
+    rig.env.run(until=2.5 * DAY)
+    young.queued_at = 1.0 * DAY
+    rig.lead.interrupts.append(young)
+    dropped_first = rig.item("ping")
+    dropped_first.queued_at = 0.0
+    rig.lead.interrupts.append(dropped_first)
+    rig.ledger.drop(dropped_first, "churned")
+    rig.mech.triage_waiting()
+    for kind in ("ping", "escalation", "call"):
+        assert old[kind].state == "dropped", kind
+    assert rig.ledger.dropped_reasons == {"lapsed": 3, "churned": 1}
+    assert [i for _, i in rig.lead.assigned] == [old["ticket"], old["task"]]
+    assert old["ticket"].urgent and old["task"].urgent
+    assert list(rig.lead.interrupts) == [young]
+    assert rig.mech.metrics(Window(0.0, 10 * DAY)) == {
+        "interrupts_lapsed": 3,
+        "interrupts_downgraded": 2,
+    }
+    rows = rig.ledger.log.frame(CAL.day)
+    assert sorted(rows.loc[rows["event"] == "downgraded", "kind"].astype(str)) == [
+        "task",
+        "ticket",
+    ]
+
+
+def test_patience_is_a_documented_default_and_can_be_switched_off() -> None:
+    assert Interrupts().patience_days == 2
+    assert Interrupts(patience_days=None).patience_days is None

@@ -51,6 +51,7 @@ class Bench:
         efficiency: list[float] | None = None,
         resume_cost: float = 0.0,
         wip_limit: int | None = None,
+        window: float = 40.0,
     ) -> None:
         self.env = env = simpy.Environment()
         self.log = EventLog(True)
@@ -60,6 +61,7 @@ class Bench:
             speed,
             make_backlog(Prioritisation(policy=policy, list_order="oldest")),
             efficiency or [1.0],
+            window,
             resume_cost,
             wip_limit,
             self.ledger,
@@ -208,32 +210,49 @@ def preempt_then_urgent(bench: Bench) -> tuple[Item, Item]:
     return task, fire
 
 
-def test_context_switching_slows_backlog_work_and_books_the_lost_share() -> None:
+def test_context_switching_slows_backlog_and_urgent_work_and_books_the_lost_share() -> None:
     bench = Bench(policy="urgent_first", efficiency=[1.0, 0.5])
     task, fire = preempt_then_urgent(bench)
     seen: list[float] = []
     bench.at(5.0, lambda: seen.append(bench.lead.efficiency_now()))
     bench.run(30.0)
-    # Two items started: the 4-hour fire takes 8 clock hours (3-11); the task, alone
-    # again, does its last 8 hours at full efficiency (11-19).
+    # The ping, with the task still open, is a second item: its hour takes two (2-4),
+    # urgent work pays the switching cost too.  The 4-hour fire is again a second item
+    # (4-12); the task, alone again, does its last 8 hours at full efficiency (12-20).
     assert seen == [0.5]
-    assert bench.done == [(1, 3.0), (fire.id, 11.0), (task.id, 19.0)]
+    assert bench.done == [(1, 4.0), (fire.id, 12.0), (task.id, 20.0)]
     assert bench.hours() == pytest.approx(
-        {"onboarding": 14.0, "tickets": 1.0, "switching": 4.0, "idle": 11.0}
+        {"onboarding": 14.0, "tickets": 1.0, "switching": 5.0, "idle": 10.0}
     )
+
+
+def test_meetings_do_not_pay_the_switching_cost() -> None:
+    bench = Bench(efficiency=[1.0, 0.5])
+    task, call = bench.new("task", 10.0), bench.new("call", 1.0)
+    bench.lead.assign(task)
+    bench.at(2.0, lambda: bench.lead.interrupt(call))
+    bench.run(12.0)
+    assert bench.done == [(call.id, 3.0), (task.id, 11.0)]
 
 
 def test_efficiency_beyond_the_table_stays_at_its_last_value() -> None:
     bench = Bench(policy="urgent_first", efficiency=[1.0, 0.8, 0.6])
-    backlog = bench.lead.backlog
-    items = [bench.new("task", 1.0) for _ in range(5)]
-    for item in items:
-        backlog.add(item)
-    efficiencies = [bench.lead.efficiency_now()]
-    for _ in items:
-        backlog.take(False)
-        efficiencies.append(bench.lead.efficiency_now())
+    lead = bench.lead
+    efficiencies = [lead.efficiency_now()]
+    for item in [bench.new("task", 1.0) for _ in range(5)]:
+        lead._touch(item, 0.0)
+        efficiencies.append(lead.efficiency_now())
     assert efficiencies == [1.0, 1.0, 0.8, 0.6, 0.6, 0.6]
+
+
+def test_an_item_not_touched_within_the_window_is_parked_and_costs_nothing() -> None:
+    bench = Bench(policy="urgent_first", efficiency=[1.0, 0.5], window=8.0)
+    old, new = bench.new("task", 1.0), bench.new("task", 1.0)
+    bench.lead._touch(old, 0.0)
+    bench.at(9.0, lambda: None)
+    bench.run(9.0)
+    assert bench.lead._touch(new, 9.0) == 1  # the old one was last touched 9 h ago
+    assert bench.lead.efficiency_now() == 1.0
 
 
 def test_a_wip_limit_makes_him_finish_started_work_first() -> None:

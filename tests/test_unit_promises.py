@@ -159,21 +159,22 @@ def _forecast_rig(lead_times: list[float], **cfg: Any) -> Rig:
 @pytest.mark.parametrize(
     ("lead_times", "q", "due"),
     [
-        ([10, 20, 30, 40, 50], 85, 248.0),  # 202 + 44 = 246, rounded up to 248
-        ([10, 20, 30, 40, 50], 50, 232.0),  # 202 + 30 = 232, already the end of a day
-        ([10, 20, 30, 40, 50], 10, 216.0),  # 202 + 14 = 216, likewise
+        ([10, 20, 30, 40, 50], 85, 248.0),  # 203 + 44 = 247, rounded up to 248
+        ([10, 20, 30, 40, 50], 50, 240.0),  # 203 + 30 = 233, rounded up to 240
+        ([10, 20, 30, 40, 50], 10, 224.0),  # 203 + 14 = 217, rounded up to 224
     ],
 )
-def test_forecast_quotes_the_percentile_from_the_items_arrival(
+def test_forecast_quotes_the_percentile_from_now(
     lead_times: list[float], q: float, due: float
 ) -> None:
-    """The item (arrived at 202 h, promised at 203 h) is due its arrival plus the chosen
-    percentile of the recent lead times, rounded up to the end of a day, and not before
-    the end of the day of the call."""
+    """The item (arrived at 2 h, promised at 203 h) is due the time of the call plus the
+    chosen percentile of the recent lead times, rounded up to the end of a day: a
+    forecast quotes from now, not from when the item arrived (which would promise an
+    old item for a day long gone)."""
     rig = _forecast_rig(lead_times, forecast_percentile=q)
-    rig.to(202.0)
+    rig.to(2.0)
     item = rig.work()
-    rig.to(203.0)  # the call comes an hour after the item arrived
+    rig.to(203.0)  # the call comes long after the item arrived
     rig.mech.at_call(rig.cust, 1, 0.0)
     assert item.due == due
 
@@ -314,8 +315,9 @@ def test_done_late_is_a_broken_promise_without_escalation() -> None:
 
 def test_open_at_the_first_check_after_the_due_time_is_broken() -> None:
     """Not before: a check before the due time leaves it open; the first check at or after
-    it breaks it, tells the customer, presses item and gate urgent and escalates."""
-    rig = Rig("tomorrow", escalation_effort=constant(2.5))
+    it breaks it, tells the customer, presses item and gate urgent and (escalating at the
+    first break here) escalates."""
+    rig = Rig("tomorrow", escalation_effort=constant(2.5), escalate_after_breaks=1)
     rig.to(2.0)
     waiting = rig.ledger.new("ticket", None, 1.0)  # older, not urgent
     rig.backlog.add(waiting)
@@ -411,3 +413,21 @@ def test_switched_on() -> None:
     assert PromisesMechanism.switched_on(Commitments())
     assert not PromisesMechanism.switched_on(Commitments(policy="none"))
     assert not PromisesMechanism.switched_on(Commitments(enabled=False))
+
+
+def test_a_promise_broken_twice_is_made_no_more_and_becomes_one_escalation() -> None:
+    """MODEL.md: a promise missed twice stops being re-promised and becomes one escalation
+    (the default ``escalate_after_breaks`` of 2); each break still tells the customer."""
+    assert Commitments().escalate_after_breaks == 2
+    rig = Rig("end_of_today")
+    item = rig.work()
+    for day in (1, 2, 3):
+        rig.mech.at_call(rig.cust, 1, 0.0)
+        rig.to(day * 8.0)
+        rig.mech.daily()
+    assert rig.mech.counts["made"] == 2 and rig.mech.counts["broken"] == 2
+    assert rig.told == [(0, False), (0, False)]
+    [esc] = rig.sent
+    assert esc.kind == "escalation" and item.broken_promises == 2 and item.due is None
+    rig.mech.at_call(rig.cust, 1, 0.0)  # the customer accepts no more dates for it
+    assert item.due is None and rig.mech.counts["made"] == 2

@@ -69,7 +69,7 @@ def worker(
         env,
         name.rstrip("0123456789"),
         name,
-        queue,
+        [queue],
         joined,
         speed,
         ramp_start,
@@ -217,7 +217,9 @@ def test_add_names_members_by_role_and_logs_them_joining() -> None:
     assert [w.speed for w in team.workers] == [0.75] * 4
     assert team.n_dev.value == 3 and team.n_support == 1
     assert team.has_dev and team.has_support
-    assert [w.queue for w in team.workers] == [team.dev_queue] * 3 + [team.support_queue]
+    dev_queues = [team.dev_queue, team.support_queue]
+    support_queues = [team.triage_queue, team.support_queue]
+    assert [w.queues for w in team.workers] == [dev_queues] * 3 + [support_queues]
     df = team.log.frame(8.0)
     assert df[["entity", "kind", "event", "actor", "customer"]].astype(str).values.tolist() == [
         ["-1", "contractor", "joined", "contractor1", "-1"],
@@ -347,3 +349,40 @@ def test_in_hand_counts_active_items_in_workers_hands() -> None:
     env.run(until=9.0)
     # Items of 2, 3 and 4 hours: both busy until 2, then 3; one busy 3-6; none after.
     assert seen == [2, 2, 1, 0]
+
+
+def test_an_idle_developer_takes_a_ticket_that_needs_no_lead_access() -> None:
+    """MODEL.md: contractors may take tickets that need no lead access when they have
+    nothing else; delegated work still comes first."""
+    env, team = team_at_work(Team(hours_per_week=40), week=40.0)
+    done: list[tuple[int, str, float]] = []
+    for kind in ("task", "ticket"):
+        team.ledger.on_done[kind] = lambda it, actor: done.append((it.id, actor, env.now))
+    team.add("contractor")
+    ticket = team.ledger.new("ticket", None, 2.0, "normal")
+    env.run(until=1.0)  # the contractor is idle, waiting on both queues
+    team.support_queue.put(ticket, RANK_TICKET)
+    task, later_ticket = team.ledger.new("task", None, 1.0), team.ledger.new("ticket", None, 1.0)
+    env.run(until=1.5)
+    team.support_queue.put(later_ticket, RANK_TICKET)
+    team.dev_queue.put(task, RANK_TASK)
+    env.run(until=10.0)
+    assert done == [
+        (ticket.id, "contractor1", 3.0),
+        (task.id, "contractor1", 4.0),
+        (later_ticket.id, "contractor1", 5.0),
+    ]
+    assert all(q.idle.count(team.workers[0]) == 1 for q in (team.dev_queue, team.support_queue))
+
+
+def test_support_screens_interrupts_before_taking_tickets() -> None:
+    env, team = team_at_work()
+    done: list[int] = []
+    for kind in ("ticket", "triage"):
+        team.ledger.on_done[kind] = lambda it, actor: done.append(it.id)
+    ticket, triage = team.ledger.new("ticket", None, 1.0), team.ledger.new("triage", None, 0.1)
+    team.support_queue.put(ticket, RANK_TICKET)
+    team.triage_queue.put(triage, RANK_TICKET)
+    team.add("support")
+    env.run(until=5.0)
+    assert done == [triage.id, ticket.id]

@@ -40,7 +40,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from flowsim.model.calendar import Calendar
-from flowsim.model.clock import at
+from flowsim.model.clock import at, every
 from flowsim.model.distributions import constant
 from flowsim.model.effects import PlatformEffects
 from flowsim.model.entities import Customer, Item
@@ -408,3 +408,50 @@ def test_the_off_switch() -> None:
     assert TicketsMechanism.switched_on(Tickets())
     assert not TicketsMechanism.switched_on(Tickets(enabled=False))
     assert not TicketsMechanism.switched_on(Tickets(per_customer_per_week=0))
+
+
+# ---------------------------------------------------------------- stale tickets
+def test_a_ticket_nobody_starts_is_closed_as_stale_after_the_set_days() -> None:
+    """``abandon_after_days``: a ticket still waiting, never started, that many working days
+    after it arrived is dropped as abandoned (counted, its customer told as of a late
+    ticket); one in someone's hands, or resolved, is not."""
+    rig = build()
+    rig.mech.config = rig.mech.config.model_copy(update={"abandon_after_days": 2})
+    told: list[Item] = []
+    rig.mech.on_abandoned.append(told.append)
+    cust = Customer(0, 0.0, 75.0)
+    cust.state = "live"
+    stale, started, resolved = (rig.ledger.new("ticket", cust, 1.0, "normal") for _ in range(3))
+    for t in (stale, started, resolved):
+        rig.mech.route(t)
+    started.started = True
+    rig.ledger.complete(resolved, "lead")
+    every(rig.env, CAL.day, [rig.mech.close_stale], first=True)
+    rig.env.run(until=2 * CAL.day - 0.5)
+    assert stale.state == "waiting"
+    rig.env.run(until=3 * CAL.day - 0.5)
+    assert stale.state == "dropped" and rig.ledger.dropped_reasons == {"abandoned": 1}
+    assert told == [stale]
+    assert started.state == "waiting" and rig.mech.open == 1
+    assert rig.mech.metrics(Window(0.0, 3 * CAL.day))["tickets_abandoned"] == 1
+
+
+def test_a_forgotten_ticket_is_judged_again_from_when_it_resurfaces() -> None:
+    rig = build()
+    rig.mech.config = rig.mech.config.model_copy(update={"abandon_after_days": 2})
+    t = rig.ledger.new("ticket", None, 1.0, "normal")
+    rig.mech.route(t)
+    every(rig.env, CAL.day, [rig.mech.close_stale], first=True)
+    t.state = "forgotten"
+    rig.env.run(until=3 * CAL.day)  # went stale while forgotten: not closed
+    t.state = "waiting"
+    rig.mech.watch(t)  # resurfaced now
+    rig.env.run(until=4.5 * CAL.day)
+    assert t.state == "waiting"
+    rig.env.run(until=5.5 * CAL.day)
+    assert t.state == "dropped"
+
+
+def test_tickets_wait_for_ever_when_abandoning_is_off() -> None:
+    config = Tickets(abandon_after_days=None)
+    assert Tickets().abandon_after_days == 40 and config.abandon_after_days is None

@@ -14,10 +14,16 @@ from typing import NamedTuple
 
 
 class Quantity(NamedTuple):
-    """What a number means and its unit; ``share`` units are fractions of 1."""
+    """What a number means and its unit; ``share`` units are fractions of 1.
+
+    ``steady`` marks a metric that presumes a steady state (a time-weighted level, or
+    the waiting or lead times of items): in a run whose open work keeps growing it
+    depends on the horizon, and reports flag it rather than average it silently.
+    """
 
     meaning: str
     unit: str
+    steady: bool = False
 
 
 # Where the lead's hours go (MODEL.md's list), in reporting order.
@@ -37,25 +43,35 @@ METRICS: dict[str, Quantity] = {
     "window_weeks": Quantity("length of the steady-state window", "weeks"),
     "go_lives": Quantity("customers gone live in the window", "customers"),
     "go_lives_per_quarter": Quantity("go-lives per quarter (13 weeks)", "customers/quarter"),
-    "onboarding_lead_time_p50_days": Quantity("onboarding start to go-live, median", "days"),
+    "onboarding_lead_time_p50_days": Quantity(
+        "onboarding start to go-live, median", "days", steady=True
+    ),
     "onboarding_lead_time_p85_days": Quantity(
-        "onboarding start to go-live, 85th percentile", "days"
+        "onboarding start to go-live, 85th percentile", "days", steady=True
     ),
     "onboarding_lead_time_p95_days": Quantity(
-        "onboarding start to go-live, 95th percentile", "days"
+        "onboarding start to go-live, 95th percentile", "days", steady=True
     ),
-    "signed_to_live_p85_days": Quantity("signing to go-live, 85th percentile", "days"),
+    "signed_to_live_p85_days": Quantity("signing to go-live, 85th percentile", "days", steady=True),
     "open_onboarding_age_p50_days": Quantity(
-        "age of onboardings still open at the horizon, median", "days"
+        "age of onboardings still open at the horizon, median", "days", steady=True
     ),
     "tickets_closed_per_week": Quantity("tickets resolved per week", "tickets/week"),
-    "ticket_resolution_mean_days": Quantity("ticket resolution time, mean", "days"),
+    "tickets_abandoned": Quantity("tickets closed as stale, never started", "tickets"),
+    "tickets_open_at_horizon": Quantity("tickets not yet resolved at the end", "tickets"),
+    "ticket_open_age_p50_days": Quantity(
+        "age of tickets still open at the end, median", "days", steady=True
+    ),
+    "ticket_open_age_p85_days": Quantity(
+        "age of tickets still open at the end, 85th percentile", "days", steady=True
+    ),
+    "ticket_resolution_mean_days": Quantity("ticket resolution time, mean", "days", steady=True),
     "lead_utilisation": Quantity("share of the lead's hours not idle", "share"),
     "contractor_busy_share": Quantity("contractors' and engineers' time working", "share"),
-    "contractor_blocked_share": Quantity(
-        "their time idle while work waits on the lead", "share"
+    "contractor_blocked_share": Quantity("their time idle while work waits on the lead", "share"),
+    "lead_backlog_mean": Quantity(
+        "items in the lead's backlog, time-weighted mean", "items", steady=True
     ),
-    "lead_backlog_mean": Quantity("items in the lead's backlog, time-weighted mean", "items"),
     "promises_made": Quantity("dated promises made in the window", "promises"),
     "promises_kept": Quantity("promises kept", "promises"),
     "promises_broken": Quantity("promises broken", "promises"),
@@ -69,10 +85,26 @@ METRICS: dict[str, Quantity] = {
     "onboarding_at_horizon": Quantity("customers still onboarding at the end", "customers"),
     "arr_at_horizon": Quantity("annual recurring revenue at the end", "currency/year"),
     "cumulative_revenue": Quantity("revenue earned in the window", "currency"),
-    "net_revenue_retention": Quantity(
-        "ARR kept from customers live at the window start", "share"
-    ),
+    "net_revenue_retention": Quantity("ARR kept from customers live at the window start", "share"),
     "team_cost": Quantity("cost of the lead and the team in the window", "currency"),
+    "calls_without_lead": Quantity(
+        "calls he would have attended, run without him (his week's call hours were taken)",
+        "calls",
+    ),
+    "interrupts_lapsed": Quantity(
+        "pings, escalations and meetings that lapsed waiting for the lead", "items"
+    ),
+    "interrupts_downgraded": Quantity(
+        "urgent work moved from his interrupts to his backlog after waiting", "items"
+    ),
+    "open_work_trend_per_week": Quantity(
+        "growth of the open work items over the window, per week", "items/week"
+    ),
+    "open_work_trend_low": Quantity("its 95% interval, low end", "items/week"),
+    "open_work_trend_high": Quantity("its 95% interval, high end", "items/week"),
+    "unstable": Quantity(
+        "1 if open work grew by more than a quarter of its level (interval above 0)", "share"
+    ),
 }
 
 SERIES: dict[str, Quantity] = {
@@ -96,9 +128,20 @@ SERIES: dict[str, Quantity] = {
     "went_live": Quantity("customers gone live so far", "customers"),
     "tickets_created": Quantity("tickets raised so far", "tickets"),
     "tickets_closed": Quantity("tickets resolved so far", "tickets"),
+    "open_items": Quantity("work items open: waiting, in hand or forgotten", "items"),
+    "interrupts_waiting": Quantity("interrupts waiting for the lead", "items"),
+    "gated_work": Quantity("delegated items waiting on the lead's spec or review", "items"),
+    "lead_juggling": Quantity(
+        "unfinished items the lead has worked on within the switching window", "items"
+    ),
+    **{
+        f"lead_{activity}_hours": Quantity(f"lead hours on {activity} so far", "hours")
+        for activity in LEAD_ACTIVITIES
+    },
 }
-"""Daily series; the last four are cumulative counts since the start, for flow
-diagrams and throughput."""
+"""Daily series, sampled at the start of each day.  ``signed``, ``went_live``,
+``tickets_created``, ``tickets_closed`` and the lead's hours by activity are cumulative
+since the start, for flow diagrams, throughput and where his time went."""
 
 TIMESERIES_COLUMNS = tuple(SERIES)
 
@@ -106,7 +149,7 @@ TIMESERIES_COLUMNS = tuple(SERIES)
 def describe_metric(name: str) -> tuple[str, str]:
     """Meaning and unit of a summary metric, including the per-class and per-activity ones."""
     if name in METRICS:
-        return METRICS[name]
+        return METRICS[name].meaning, METRICS[name].unit
     if name.startswith("lead_") and name.endswith("_hours_per_week"):
         activity = name[5:-15].replace("specs_reviews", "specs and reviews").replace("_", " ")
         return (
@@ -137,3 +180,11 @@ def metric_names(ticket_classes: list[str] | tuple[str, ...]) -> list[str]:
 def series_unit(name: str) -> str:
     """The unit of a daily series (empty for an unknown name)."""
     return SERIES[name].unit if name in SERIES else ""
+
+
+def presumes_steady_state(name: str) -> bool:
+    """Whether a summary metric presumes a steady state (see :class:`Quantity`): levels
+    and the waiting or lead times of items, including the per-class ticket times."""
+    if name in METRICS:
+        return METRICS[name].steady
+    return name.startswith("ticket_") and name.endswith("_days")

@@ -17,8 +17,8 @@ import numpy as np
 import simpy
 
 from flowsim.model.backlog import make_backlog
-from flowsim.model.calendar import Calendar
-from flowsim.model.catalogue import TIMESERIES_COLUMNS
+from flowsim.model.calendar import DAYS_PER_WEEK, Calendar
+from flowsim.model.catalogue import LEAD_ACTIVITIES, TIMESERIES_COLUMNS
 from flowsim.model.clock import at, every
 from flowsim.model.customers import CustomerBase
 from flowsim.model.effects import PlatformEffects
@@ -44,6 +44,7 @@ from flowsim.model.mechanisms.sales import SalesMechanism
 from flowsim.model.mechanisms.tickets import TicketsMechanism
 from flowsim.model.params import Params
 from flowsim.model.recorder import Table, Window
+from flowsim.model.stability import trend
 from flowsim.model.streams import Source, Streams
 from flowsim.model.team import TeamAtWork
 
@@ -74,6 +75,7 @@ class Company:
             p.lead.capacity_hours_per_week / cal.week,
             make_backlog(p.lead.prioritisation),
             efficiency_table(p.context_switching),
+            p.context_switching.window_days * cal.day,
             InterruptsMechanism.resume_cost(p.interrupts),
             p.lead.wip_limit,
             ledger,
@@ -84,7 +86,7 @@ class Company:
 
         # The mechanisms, each given what it needs.
         self.interrupts = InterruptsMechanism(
-            p.interrupts, cal.day, env, ledger, lead, team, streams.get(Source.TRIAGE)
+            p.interrupts, cal.day, env, ledger, log, lead, team, streams.get(Source.TRIAGE)
         )
         send = self.interrupts.send
         screenable = self.interrupts.send_screenable
@@ -123,6 +125,7 @@ class Company:
             streams.get(Source.FORGETTING),
             self.at,
             send,
+            lead.assign,
         )
         normal = p.tickets.classes.get("normal")
         self.quality = QualityMechanism(
@@ -204,6 +207,7 @@ class Company:
         if health_on:
             onboarding.on_live.append(self.health.went_live)
             tickets.on_closed.append(self.health.ticket_resolved)
+            tickets.on_abandoned.append(self.health.ticket_abandoned)
             promises.on_resolved.append(self.health.promise_resolved)
         if quality_on:
             tickets.on_closed.append(self.quality.maybe_defect)
@@ -217,6 +221,11 @@ class Company:
         if self.hiring.switched_on(p.hiring):
             self.daily.append(self.hiring.daily)
         self.daily.append(lead.compact_interrupts)
+        if self.interrupts.switched_on(p.interrupts) and p.interrupts.patience_days is not None:
+            self.daily.append(self.interrupts.triage_waiting)
+        if tickets.switched_on(p.tickets) and tickets.abandoning:
+            self.daily.append(tickets.close_stale)
+            self.forgetting.on_resurfaced.append(tickets.watch)
         if p.lead.prioritisation.policy == "top_n":
             self.daily.append(lead.backlog.make_daily_list)
             if self.forgetting.switched_on(p.forgetting):
@@ -281,6 +290,8 @@ class Company:
         bands = customers.bands
         live = customers.live
         lead = self.lead
+        ledger = self.ledger
+        hours = lead.book.total
         self.samples.append(
             (
                 self.env.now / self.cal.day,
@@ -303,6 +314,11 @@ class Company:
                 len(self.onboarding.golives),
                 self.tickets.created,
                 len(self.tickets.closed),
+                ledger.created - ledger.done - ledger.dropped,
+                lead.interrupts_waiting,
+                self.team.n_gated,
+                lead.juggled(),
+                *(hours.get(activity, 0.0) for activity in LEAD_ACTIVITIES),
             )
         )
 
@@ -321,6 +337,19 @@ class Company:
         self.lead.end_segment()
         self.team.split_segments()
 
+
+    def _stability(self) -> dict[str, float]:
+        """Whether the run settled: the trend of its open work over the window."""
+        days = np.asarray(self.samples.column("day"))
+        inside = days >= self.window.start / self.cal.day
+        open_items = np.asarray(self.samples.column("open_items"))
+        t = trend(days[inside], open_items[inside], DAYS_PER_WEEK)
+        return {
+            "open_work_trend_per_week": t.per_week,
+            "open_work_trend_low": t.low,
+            "open_work_trend_high": t.high,
+            "unstable": float(t.unstable),
+        }
 
     def conservation(self) -> dict[str, int]:
         """Work items by state at the end of the run (see :meth:`Ledger.conservation`)."""
@@ -342,5 +371,8 @@ class Company:
         m |= self.quality.metrics(w)
         m |= self.churn.metrics(w)
         m |= self.sales.metrics(w)
+        m |= self.interrupts.metrics(w)
+        m |= self.calls.metrics(w)
+        m |= self._stability()
         m |= self.customers.metrics(w, cal, p.revenue, p.onboarding.fee)
         return m

@@ -51,6 +51,9 @@ class Item:
     ceo: tuple[float, ...] = ()
     ceo_entry: list[Any] | None = None  # its entry in the backlog's ranking by the CEO
     added = -1  # when it was added to the lead's backlog (a counter)
+    broken_promises = 0  # promises on it broken so far
+    queued_at = 0.0  # when it joined the lead's interrupt queue
+    interrupting = False  # waiting in the lead's interrupt queue
 
 
     def __init__(

@@ -55,7 +55,9 @@ class LeadEngineer:
     backlog : Backlog or FifoBacklog
         His backlog, ordered by the prioritisation policy.
     efficiency : list of float
-        Share of time on task with 1, 2, ... started items (``[1.0]``: no switching cost).
+        Share of time on task while juggling 1, 2, ... items (``[1.0]``: no switching cost).
+    window : float
+        Clock hours an unfinished item he worked on counts as juggled.
     resume_cost : float
         Hours lost getting back into started work after interrupts.
     wip_limit : int or None
@@ -73,6 +75,7 @@ class LeadEngineer:
         speed: float,
         backlog: Backlog | FifoBacklog,
         efficiency: list[float],
+        window: float,
         resume_cost: float,
         wip_limit: int | None,
         ledger: Ledger,
@@ -85,8 +88,14 @@ class LeadEngineer:
         self.size = CountTrace()  # items in the backlog, integrated after the run
         self.interrupts: deque[Item] = deque()
         self.interrupts_scanned = 0  # its length after the last compaction
+        self.interrupts_waiting = 0  # live items in it
         self.wip_limit = wip_limit
         self.efficiency = efficiency
+        # The items he juggles: id -> when he last worked on it, oldest first.  Kept only
+        # when switching costs anything (a table of more than one value).
+        self.juggling = len(efficiency) > 1
+        self.window = window
+        self.touched: dict[int, float] = {}
         self.resume_cost = resume_cost
         self.ledger = ledger
         self.log = log
@@ -113,6 +122,9 @@ class LeadEngineer:
         Scheduled meetings (calls, mentoring) go to the front: they happen at their
         time, after the interrupt in hand, not behind a queue of fires.
         """
+        item.queued_at = self.env.now
+        item.interrupting = True
+        self.interrupts_waiting += 1
         if item.kind in SCHEDULED:
             self.interrupts.appendleft(item)
         else:
@@ -124,8 +136,16 @@ class LeadEngineer:
             self.preempting = True
             self.proc.interrupt()
 
+    def dequeue(self, item: Item) -> None:
+        """``item`` leaves his interrupt queue (handled, dropped or moved elsewhere)."""
+        if item.interrupting:
+            item.interrupting = False
+            self.interrupts_waiting -= 1
+
     def discard(self, item: Item) -> None:
         """Take a dropped item out of his backlog, if it is there."""
+        self._let_go(item)
+        self.dequeue(item)
         if item.id in self.backlog.items:
             self.backlog.remove(item)
             self.size.fall(self.env.now)
@@ -150,11 +170,38 @@ class LeadEngineer:
 
     # -- his time ------------------------------------------------------------------
     def efficiency_now(self) -> float:
-        n = self.backlog.n_started
+        """His share of time on task now, for the items he is juggling."""
+        return self._efficiency(self.juggled())
+
+    def juggled(self) -> int:
+        """How many unfinished items he has worked on within the switching window."""
+        return self._load(self.env.now) if self.juggling else 0
+
+    def _efficiency(self, n: int) -> float:
         eff = self.efficiency
         if n <= 1:
             return eff[0]
         return eff[n - 1] if n <= len(eff) else eff[-1]
+
+    def _touch(self, item: Item, now: float) -> int:
+        """He works on ``item`` now: the number of items he is juggling, it included."""
+        touched = self.touched
+        touched.pop(item.id, None)
+        touched[item.id] = now
+        return self._load(now)
+
+    def _load(self, now: float) -> int:
+        """Unfinished items he has worked on within the window (oldest touch first)."""
+        touched, since = self.touched, now - self.window
+        while touched:
+            first = next(iter(touched))
+            if touched[first] >= since:
+                break
+            del touched[first]
+        return len(touched)
+
+    def _let_go(self, item: Item) -> None:
+        self.touched.pop(item.id, None)
 
     def end_segment(self) -> None:
         """Book the segment in progress up to now."""
@@ -199,8 +246,7 @@ class LeadEngineer:
         interrupts = self.interrupts
         speed = self.speed
         hours = self.book.total
-        efficiency = self.efficiency
-        n_eff = len(efficiency)
+        juggling = self.juggling
         fall = self.size.fall
         # The backlog path below is the hot loop of every run: it books hours and
         # levels inline rather than through helpers, for speed.
@@ -209,8 +255,10 @@ class LeadEngineer:
                 item = interrupts.popleft()
                 if item.state != "waiting":
                     continue  # dropped while queued (its customer left)
+                self.dequeue(item)
                 yield from self._uninterrupted(item, ACTIVITY[item.kind], item.remaining)
                 item.remaining = 0.0
+                self._let_go(item)
                 complete(item, "lead")
                 self.needs_resume = True
                 continue
@@ -233,8 +281,7 @@ class LeadEngineer:
             if logging:
                 log_time(t0)
                 log_key(item.id << KEY_SHIFT | start_code[item.kind])
-            n = backlog.n_started
-            eff = efficiency[0] if n <= 1 else efficiency[n - 1 if n <= n_eff else -1]
+            eff = self._efficiency(self._touch(item, t0)) if juggling else 1.0
             activity = ACTIVITY[item.kind]
             self.current = item
             self.segment = (activity, t0, eff)
@@ -255,6 +302,8 @@ class LeadEngineer:
                 item.remaining = 0.0
                 backlog.remove(item)
                 fall(now)
+                if juggling:
+                    self._let_go(item)
                 complete(item, "lead")
             else:
                 worked = (env.now - t0) * speed * eff
@@ -267,11 +316,16 @@ class LeadEngineer:
         self, item: Item | None, activity: str, hours: float
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
+        share = 1.0
         if item is not None:
             item.state = "active"
             self.log.add(env.now, item.id, item.kind, "start", "lead")
+            # Urgent work pays the switching cost too; meetings and protected blocks are
+            # fixed stretches of time, not effort.
+            if self.juggling and item.kind not in SCHEDULED:
+                share = self._efficiency(self._touch(item, env.now))
         self.handling = item
-        self.segment = (activity, env.now, 1.0)
-        yield env.timeout(hours / self.speed)
+        self.segment = (activity, env.now, share)
+        yield env.timeout(hours / (self.speed * share))
         self.handling = None
         self.end_segment()

@@ -32,6 +32,7 @@ class Ledger:
         self.log = log
         self.created = 0
         self.done = 0
+        self.dropped = 0
         self.dropped_reasons: dict[str, int] = {}
         self.on_done: dict[str, Callable[[Item, str], None]] = {}
         self.before_done: list[Callable[[Item], None]] = []
@@ -95,6 +96,7 @@ class Ledger:
         for hook in self.on_drop:
             hook(item)
         item.state = "dropped"
+        self.dropped += 1
         if item.customer is not None:
             item.customer.open_items.pop(item.id, None)
         self.dropped_reasons[reason] = self.dropped_reasons.get(reason, 0) + 1
@@ -106,7 +108,7 @@ class Ledger:
         ``active`` (items in someone's hands) and ``forgotten`` (forgotten and not yet
         resurfaced) come from those who hold them; ``waiting`` is the rest.
         """
-        dropped = sum(self.dropped_reasons.values())
+        dropped = self.dropped
         counts = {
             "waiting": self.created - self.done - dropped - active - forgotten,
             "active": active,

@@ -83,8 +83,8 @@ class Worker:
     ----------
     env : simpy.Environment
     role, name : str
-    queue : WorkQueue
-        Where the worker takes work from.
+    queues : list of WorkQueue
+        Where the worker takes work from, in order: the first that has some.
     joined : float
         Clock hour the worker joined.
     speed : float
@@ -106,7 +106,7 @@ class Worker:
         env: simpy.Environment,
         role: str,
         name: str,
-        queue: WorkQueue,
+        queues: list[WorkQueue],
         joined: float,
         speed: float,
         ramp_start: float,
@@ -120,7 +120,7 @@ class Worker:
         self.env = env
         self.role = role
         self.name = name
-        self.queue = queue
+        self.queues = queues
         self.joined = joined
         self.speed = speed
         self.ramp_start = ramp_start
@@ -155,15 +155,26 @@ class Worker:
             self._wake.succeed()
             self._wake = None
 
+    def _take(self) -> Item | None:
+        for queue in self.queues:
+            item = queue.get()
+            if item is not None:
+                return item
+        return None
+
     def run(self) -> Generator[simpy.Event, Any, None]:
         env = self.env
         while True:
-            item = self.queue.get()
+            item = self._take()
             if item is None:
                 self.on_idle(self, True)
                 self._wake = env.event()
-                self.queue.idle.append(self)
+                for queue in self.queues:
+                    queue.idle.append(self)
                 yield self._wake
+                for queue in self.queues:  # woken by one of them: leave the others
+                    if self in queue.idle:
+                        queue.idle.remove(self)
                 self.on_idle(self, False)
                 continue
             item.state = "active"
@@ -181,8 +192,9 @@ class Worker:
 class TeamAtWork:
     """The team: its workers, their two queues, and how much of their time is blocked.
 
-    Developers (contractors and engineers) take delegable work from ``dev_queue``;
-    support people take tickets and triage from ``support_queue``.  An idle developer
+    Developers (contractors and engineers) take delegable work from ``dev_queue`` and,
+    when there is none, tickets that need no lead access from ``support_queue``;
+    support people screen interrupts first (``triage_queue``), then take those tickets.  An idle developer
     counts as *blocked* while delegated work waits on the lead's spec or review
     (``gate``/``ungate`` count those).  ``finish`` is what happens when a worker has
     done its step on an item: completion, unless the onboarding mechanism puts a
@@ -200,7 +212,8 @@ class TeamAtWork:
         self.ledger = ledger
         self.log = log
         self.dev_queue = WorkQueue()
-        self.support_queue = WorkQueue()
+        self.support_queue = WorkQueue()  # tickets that need no lead access
+        self.triage_queue = WorkQueue()  # interrupts for a support person to screen
         self.workers: list[Worker] = []
         self.n_support = 0
         self.book = HourBook(1.0)
@@ -222,12 +235,15 @@ class TeamAtWork:
         """A new team member (ramping up if ``ramp_hours`` > 0)."""
         now = self.env.now
         n = sum(1 for w in self.workers if w.role == role) + 1
-        queue = self.support_queue if role == "support" else self.dev_queue
+        if role == "support":
+            queues = [self.triage_queue, self.support_queue]
+        else:
+            queues = [self.dev_queue, self.support_queue]
         worker = Worker(
             self.env,
             role,
             f"{role}{n}",
-            queue,
+            queues,
             now,
             self.speed,
             ramp_start,

@@ -16,6 +16,7 @@ from flowsim.model.entities import Customer, Item
 from flowsim.model.lead import LeadEngineer
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanism import Mechanism
+from flowsim.model.recorder import Table, Window
 from flowsim.model.section import Section, off_switch
 from flowsim.model.streams import Source, Streams
 
@@ -35,6 +36,14 @@ class StatusCalls(Section):
         0.2, ge=0, le=1, description="Chance he is needed on a call (lead_attends: when_needed)."
     )
     call_hours: float = Field(1, ge=0, description="Lead hours per call he attends. Story: 1.")
+    lead_max_hours_per_week: float | None = Field(
+        20,
+        gt=0,
+        description="Hours of status calls the lead attends in a calendar week at most; once "
+        "they are taken, that week's other calls run without him (counted). Null: no limit. "
+        "Assumption: calls 'in multiple each day' (the story), but nobody spends more than "
+        "about half his week in status calls; the CEO takes the rest.",
+    )
     written_hours: float = Field(
         0.25, ge=0, description="Lead hours to write one update (format: written)."
     )
@@ -86,6 +95,9 @@ class StatusCallsMechanism(Mechanism):
         self.send = send
         self.add_ask = add_ask
         self.promise = promise
+        self._week = -1  # the calendar week of his call hours booked so far
+        self._booked = 0.0
+        self.skipped = Table("time")  # calls he would have attended, beyond his limit
 
     @staticmethod
     def switched_on(config: StatusCalls) -> bool:
@@ -125,4 +137,15 @@ class StatusCallsMechanism(Mechanism):
         elif sc.lead_attends == "always" or (
             sc.lead_attends == "when_needed" and attend_u < sc.when_needed_probability
         ):
+            week = int(self.env.now // self.cal.week)
+            if week != self._week:
+                self._week, self._booked = week, 0.0
+            cap = sc.lead_max_hours_per_week
+            if cap is not None and self._booked + sc.call_hours > cap:
+                self.skipped.append((self.env.now,))  # his calls for the week are taken
+                return
+            self._booked += sc.call_hours
             self.send(self.ledger.new("call", cust, sc.call_hours))
+
+    def metrics(self, window: Window) -> dict[str, float]:
+        return {"calls_without_lead": sum(1 for (t,) in self.skipped.rows if t in window)}

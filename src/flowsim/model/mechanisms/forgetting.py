@@ -42,12 +42,20 @@ class Forgetting(Section):
         default_factory=lambda: ["ticket", "task", "ask"],  # type: ignore[arg-type,list-item]
         description="Kinds of item that can be forgotten.",
     )
+    resurface_to: Literal["backlog", "interrupt"] = Field(
+        "backlog",
+        description="Where a resurfaced item goes: backlog, to the front of the lead's backlog "
+        "as urgent work (a customer problem the CEO puts first); interrupt, as an interrupt "
+        "through the shielding policy (MODEL.md: it comes back as a problem that goes to the "
+        "front of the backlog, interrupting only where shielding allows).",
+    )
 
 
 class ForgettingMechanism(Mechanism):
     """Each morning, after the CEO posts the daily list, every unstarted item off the
     list is forgotten with ``daily_probability``; it resurfaces after
-    ``resurface_days`` as urgent work of ``effort_multiplier`` times its effort.
+    ``resurface_days`` as urgent work of ``effort_multiplier`` times its effort, at the
+    front of the lead's backlog (``resurface_to: backlog``) or as an interrupt.
 
     It acts only under the ``top_n`` prioritisation (the wiring connects it only there).
     """
@@ -67,6 +75,7 @@ class ForgettingMechanism(Mechanism):
         rng: np.random.Generator,
         at: Callable[[float, Callable[[], None]], None],
         send: Callable[[Item], None],
+        assign: Callable[[Item], None],
     ) -> None:
         self.config = config
         self.cal = cal
@@ -78,7 +87,8 @@ class ForgettingMechanism(Mechanism):
         self.rng = rng
         self.resurface_days = config.resurface_days.sampler(rng)
         self.at = at
-        self.send = send
+        self.resurface = assign if config.resurface_to == "backlog" else send
+        self.on_resurfaced: list[Callable[[Item], None]] = []
         self.kinds = set(config.applies_to)
         self.open = 0
         self.times = Table("time")
@@ -119,7 +129,9 @@ class ForgettingMechanism(Mechanism):
         item.remaining = item.effort * self.config.effort_multiplier
         item.state = "waiting"
         self.log.add(self.env.now, item.id, item.kind, "resurfaced", "")
-        self.send(item)
+        for hook in self.on_resurfaced:
+            hook(item)
+        self.resurface(item)
 
     def dropped(self, item: Item) -> None:
         if item.state == "forgotten":

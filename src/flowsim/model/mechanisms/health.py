@@ -124,6 +124,12 @@ class HealthMechanism(Mechanism):
             on_time = self.env.now - item.arrived <= self.ticket_targets[item.cls]
             self.change(cust, h.ticket_on_time if on_time else -h.ticket_late)
 
+    def ticket_abandoned(self, item: Item) -> None:
+        """A ticket closed as stale is, to its customer, a late one."""
+        cust = item.customer
+        if cust is not None and cust.active:
+            self.change(cust, -self.config.ticket_late)
+
     def recover(self, cust: Customer) -> None:
         """A week's drift back towards the initial score."""
         gap = self.config.initial - cust.health

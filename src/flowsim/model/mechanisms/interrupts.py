@@ -12,9 +12,11 @@ from pydantic import Field
 
 from flowsim.model.distributions import Distribution, constant, exponential
 from flowsim.model.entities import SCHEDULED, Customer, Item
+from flowsim.model.eventlog import EventLog
 from flowsim.model.lead import LeadEngineer
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanism import Mechanism
+from flowsim.model.recorder import Table, Window
 from flowsim.model.section import Section, off_switch
 from flowsim.model.streams import Source, Streams
 from flowsim.model.team import RANK_TICKET, TeamAtWork
@@ -64,10 +66,21 @@ class Interrupts(Section):
         description="Share of triaged urgent tickets still allowed to preempt the lead; the rest "
         "join his backlog at the front.",
     )
+    patience_days: float | None = Field(
+        2,
+        gt=0,
+        description="Working days an interrupt waits for the lead before it is triaged: a "
+        "ping, an escalation or a meeting he could not get to lapses (dropped, counted), any "
+        "other urgent work joins his backlog at the front. Null: they wait for ever. "
+        "Assumption: nobody lets a fire sit untouched for more than a couple of days; it is "
+        "dealt with in passing, rescheduled or given up.",
+    )
     direct_access: DirectAccess = Field(default_factory=DirectAccess)
 
 
 Send = Callable[[Item], None]
+LAPSING = frozenset({"ping", "escalation", *SCHEDULED})
+"""Kinds of interrupt that lapse when they wait too long (the rest join the backlog)."""
 
 
 class InterruptsMechanism(Mechanism):
@@ -85,6 +98,7 @@ class InterruptsMechanism(Mechanism):
     """
 
     section = "interrupts"
+    events = ("downgraded",)
 
     def __init__(
         self,
@@ -92,11 +106,13 @@ class InterruptsMechanism(Mechanism):
         day: float,
         env: simpy.Environment,
         ledger: Ledger,
+        log: EventLog,
         lead: LeadEngineer,
         team: TeamAtWork,
         rng: np.random.Generator,
     ) -> None:
         self.config = config
+        self.log = log
         self.day = day
         self.env = env
         self.ledger = ledger
@@ -104,6 +120,8 @@ class InterruptsMechanism(Mechanism):
         self.team = team
         self.rng = rng
         self.office_queue: list[Item] = []
+        self.downgrades = Table("time")
+        self.lapses = Table("time")
         self.send: Send
         self.send_screenable: Send
         if not config.enabled:
@@ -128,6 +146,39 @@ class InterruptsMechanism(Mechanism):
         if self.config.enabled and self.config.shielding == "office_hours":
             self.env.process(self._office_hours())
 
+    def triage_waiting(self) -> None:
+        """Each morning: interrupts that have waited longer than ``patience_days`` are
+        triaged.  Pings, escalations and meetings lapse (dropped as ``lapsed``); any other
+        urgent work (a ticket, a resurfaced problem) joins the lead's backlog as urgent."""
+        patience = self.config.patience_days
+        assert patience is not None
+        now = self.env.now
+        oldest = now - patience * self.day
+        queue = self.lead.interrupts
+        keep = []
+        for item in queue:
+            if item.state != "waiting":
+                continue  # dropped while queued
+            if item.queued_at >= oldest:
+                keep.append(item)
+            elif item.kind in LAPSING:
+                self.lapses.append((now,))
+                self.ledger.drop(item, "lapsed")
+            else:
+                self.lead.dequeue(item)
+                self.downgrades.append((now,))
+                self.log.add(now, item.id, item.kind, "downgraded", "")
+                item.urgent = True
+                self.lead.assign(item)
+        queue.clear()
+        queue.extend(keep)
+
+    def metrics(self, window: Window) -> dict[str, float]:
+        return {
+            "interrupts_lapsed": sum(1 for (t,) in self.lapses.rows if t in window),
+            "interrupts_downgraded": sum(1 for (t,) in self.downgrades.rows if t in window),
+        }
+
     def _to_backlog(self, item: Item) -> None:
         item.urgent = True
         self.lead.assign(item)
@@ -146,7 +197,7 @@ class InterruptsMechanism(Mechanism):
             "triage", item.customer, self.config.triage_hours, "", item.origin
         )
         triage.parent = item
-        self.team.support_queue.put(triage, RANK_TICKET)
+        self.team.triage_queue.put(triage, RANK_TICKET)
 
     def triaged(self, triage: Item, actor: str) -> None:
         """A support person has screened the item ``triage`` serves."""

@@ -36,7 +36,8 @@ class Commitments(Section):
     policy: Literal["end_of_today", "tomorrow", "this_week", "mixed", "forecast", "none"] = Field(
         "mixed",
         description="Due time of a promise: end of today, end of tomorrow, end of this week, a "
-        "mix of those (weights in `mix`), a forecast from recent lead times, or no dated promise.",
+        "mix of those (weights in `mix`), a forecast (from now, the forecast_percentile of "
+        "recent lead times, rounded up to the end of a day), or no dated promise.",
     )
     mix: dict[DueOption, float] = Field(
         default_factory=lambda: {"end_of_today": 0.5, "this_week": 0.5},  # type: ignore[arg-type,dict-item]
@@ -48,6 +49,14 @@ class Commitments(Section):
     escalation_effort: Distribution = Field(
         default_factory=lambda: constant(1.0),
         description="Lead hours an escalation after a broken promise costs (an interrupt).",
+    )
+    escalate_after_breaks: int = Field(
+        2,
+        ge=1,
+        description="Broken promises on one item after which the customer stops accepting "
+        "dates for it and escalates, once; before that each broken promise is made again at "
+        "the next call. Story (MODEL.md): a promise missed twice stops being re-promised and "
+        "becomes one escalation.",
     )
 
     @model_validator(mode="after")
@@ -65,8 +74,10 @@ class PromisesMechanism(Mechanism):
     A call promises the customer's oldest open items that carry no promise yet, each
     due by the commitment policy.  The promise is kept if the item is done by its due
     time; otherwise it is broken at the first daily check after it falls due: the
-    customer is told (``on_resolved``, health), the item and the spec or review that
-    holds it up become urgent, and an escalation interrupts the lead.  The pressure of
+    customer is told (``on_resolved``, health) and the item and the spec or review
+    that holds it up become urgent.  A broken promise is made again at the next call,
+    until the item's promises have been broken ``escalate_after_breaks`` times: then
+    the customer stops accepting dates for it and escalates, once (an interrupt).  The pressure of
     a due time or an escalation reaches the spec or review holding the item up, so the
     lead's prioritisation sees it.
     """
@@ -103,6 +114,7 @@ class PromisesMechanism(Mechanism):
         self.recent_lead_times: deque[float] = deque(maxlen=50)
         self._quote: float | None = None  # forecast quote, recomputed when the window moves
         self.on_resolved: list[Callable[[Customer, bool], None]] = []
+        self.escalate_after = config.escalate_after_breaks
         # The mixed policy's options as cumulative shares of the weights, summed once.
         weights = list(config.mix.items())
         total = sum(w for _, w in weights)
@@ -119,11 +131,12 @@ class PromisesMechanism(Mechanism):
 
     # ---------------------------------------------------------------- making promises
     def at_call(self, cust: Customer, n_promises: int, mix_u: float) -> None:
-        """Promise the customer's oldest open items that carry no promise yet."""
+        """Promise the customer's oldest open items that carry no promise yet (and on
+        which the customer has not given up on dates)."""
         for item in cust.work.values():
             if n_promises <= 0:
                 break
-            if item.due is None:
+            if item.due is None and item.broken_promises < self.escalate_after:
                 self._promise(item, mix_u)
                 n_promises -= 1
 
@@ -156,12 +169,13 @@ class PromisesMechanism(Mechanism):
             return end_of_day + day
         if policy == "this_week":
             return (math.floor(now / week + _EPS) + 1) * week
-        # forecast: quote the chosen percentile of recent lead times of such items.
+        # forecast: from now, the chosen percentile of recent lead times of such items
+        # (a service-level expectation, as flow-metrics tools quote it).
         if not self.recent_lead_times:
             return end_of_day + 2 * week
         if self._quote is None:
             self._quote = percentile(self.recent_lead_times, cm.forecast_percentile)
-        due = max(end_of_day, item.arrived + self._quote)
+        due = max(end_of_day, now + self._quote)
         return math.ceil(due / day - _EPS) * day
 
     def lead_time(self, item: Item) -> None:
@@ -190,7 +204,10 @@ class PromisesMechanism(Mechanism):
                 continue
             self._resolved(item, kept=False)
             self._press(item, urgent=True)
-            self.send(self.ledger.new("escalation", item.customer, self.escalation_effort()))
+            item.broken_promises += 1
+            if item.broken_promises == self.escalate_after:
+                # The customer stops accepting dates for it and escalates, once.
+                self.send(self.ledger.new("escalation", item.customer, self.escalation_effort()))
 
     def _resolved(self, item: Item, kept: bool) -> None:
         outcome = "kept" if kept else "broken"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
@@ -17,7 +18,7 @@ from flowsim.model.entities import Customer, Item
 from flowsim.model.lead import LeadEngineer
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanism import Mechanism
-from flowsim.model.recorder import Columns, Window, mean_or_nan, percentile_or_nan
+from flowsim.model.recorder import Columns, Table, Window, mean_or_nan, percentile_or_nan
 from flowsim.model.section import Section, off_switch
 from flowsim.model.streams import Source, Streams
 from flowsim.model.team import RANK_TICKET, TeamAtWork
@@ -55,6 +56,14 @@ class Tickets(Section):
     classes: dict[TicketClassName, TicketClass] = Field(
         default_factory=_ticket_classes,
         description="Ticket classes; shares must add up to 1. Story: 20% / 50% / 30%.",
+    )
+    abandon_after_days: float | None = Field(
+        40,
+        gt=0,
+        description="Working days after which a ticket nobody has started is closed as stale "
+        "(dropped as abandoned, counted, and as late for the customer's health). Null: tickets "
+        "wait for ever. Assumption: support desks close what has sat untouched for about two "
+        "months; the customer has found a workaround or given up.",
     )
 
     @model_validator(mode="after")
@@ -102,6 +111,12 @@ class TicketsMechanism(Mechanism):
         self.send_screenable = send_screenable
         self.open = 0
         self.created = 0
+        self.open_since: dict[int, float] = {}  # open ticket -> when it arrived
+        # (when it goes stale, ticket), in that order, for the daily sweep of stale
+        # tickets (done ones are skipped when they reach the front).
+        self.stale_at: deque[tuple[float, Item]] = deque()
+        self.abandoned = Table("time")
+        self.on_abandoned: list[Callable[[Item], None]] = []
         # One record per resolved ticket: its class (an index into the class names),
         # when it arrived and when it was resolved.
         self.class_names: list[str] = list(config.classes)
@@ -159,6 +174,9 @@ class TicketsMechanism(Mechanism):
         """Send a new ticket to whoever may resolve it."""
         self.open += 1
         self.created += 1
+        self.open_since[t.id] = t.arrived
+        if self.abandoning:
+            self.watch(t)
         team = self.team
         cls = t.cls
         needs_lead = t.lead_u < self.effects.ticket_lead_share[cls]
@@ -174,8 +192,35 @@ class TicketsMechanism(Mechanism):
         else:
             self.lead.assign(t)
 
+    @property
+    def abandoning(self) -> bool:
+        return self.config.abandon_after_days is not None
+
+    def watch(self, t: Item) -> None:
+        """From now, ``t`` goes stale if nobody starts it within ``abandon_after_days``
+        (a new ticket, or a forgotten one that has resurfaced)."""
+        assert self.config.abandon_after_days is not None
+        if t.kind == "ticket":
+            self.stale_at.append((self.env.now + self.config.abandon_after_days * self.cal.day, t))
+
+    def close_stale(self) -> None:
+        """Each morning: tickets nobody has started since they arrived (or resurfaced)
+        ``abandon_after_days`` ago are closed as stale (dropped, abandoned).  A forgotten
+        one is judged again when it resurfaces."""
+        now = self.env.now
+        queue = self.stale_at
+        while queue and queue[0][0] <= now:
+            _, t = queue.popleft()
+            if t.state != "waiting" or t.started:
+                continue  # resolved, dropped, forgotten or in someone's hands
+            self.abandoned.append((now,))
+            for hook in self.on_abandoned:
+                hook(t)
+            self.ledger.drop(t, "abandoned")
+
     def resolved(self, item: Item, actor: str) -> None:
         self.open -= 1
+        del self.open_since[item.id]
         self._closed_cls(self._class_index[item.cls])
         self._closed_arrived(item.arrived)
         self._closed_done(self.env._now)  # simpy's clock, read without its property
@@ -185,6 +230,7 @@ class TicketsMechanism(Mechanism):
     def dropped(self, item: Item) -> None:
         if item.kind == "ticket":
             self.open -= 1
+            del self.open_since[item.id]
 
     def metrics(self, window: Window) -> dict[str, float]:
         w = window
@@ -201,6 +247,13 @@ class TicketsMechanism(Mechanism):
             times = [(d - a) / day for cls, a, d in closed if cls == name]
             m[f"ticket_{name}_mean_days"] = mean_or_nan(times)
             m[f"ticket_{name}_p85_days"] = percentile_or_nan(times, 85)
+        # Tickets still open count too: a policy that finally clears old tickets should
+        # not look slower than one that leaves them open.
+        ages = [(w.end - arrived) / day for arrived in self.open_since.values()]
+        m["tickets_abandoned"] = sum(1 for (t,) in self.abandoned.rows if t in w)
+        m["tickets_open_at_horizon"] = len(ages)
+        m["ticket_open_age_p50_days"] = percentile_or_nan(ages, 50)
+        m["ticket_open_age_p85_days"] = percentile_or_nan(ages, 85)
         return m
 
 
