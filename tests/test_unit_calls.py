@@ -37,8 +37,8 @@ from flowsim.model.distributions import Constant, IntegerUniform, Uniform, const
 from flowsim.model.entities import Customer, Item
 from flowsim.model.eventlog import EventLog
 from flowsim.model.ledger import Ledger
-from flowsim.model.recorder import Window
 from flowsim.model.mechanisms.calls import StatusCalls, StatusCallsMechanism
+from flowsim.model.recorder import Window
 from flowsim.model.streams import Source, Streams
 
 CAL = Calendar(8.0)

@@ -29,7 +29,6 @@ stub with or without a support person, and the triage draw a scripted generator.
 from __future__ import annotations
 
 from collections import deque
-
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,13 +45,13 @@ from flowsim.model.distributions import Distribution, constant, exponential
 from flowsim.model.entities import SCHEDULED, Customer, Item
 from flowsim.model.eventlog import EventLog
 from flowsim.model.ledger import Ledger
-from flowsim.model.recorder import Window
 from flowsim.model.mechanisms.interrupts import (
     DirectAccess,
     DirectAccessMechanism,
     Interrupts,
     InterruptsMechanism,
 )
+from flowsim.model.recorder import Window
 from flowsim.model.streams import Source, Streams
 from flowsim.model.team import RANK_TICKET
 
