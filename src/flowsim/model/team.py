@@ -194,8 +194,9 @@ class TeamAtWork:
 
     Developers (contractors and engineers) take delegable work from ``dev_queue`` and,
     when there is none, tickets that need no lead access from ``support_queue``;
-    support people screen interrupts first (``triage_queue``), then take those tickets.  An idle developer
-    counts as *blocked* while delegated work waits on the lead's spec or review
+    support people screen interrupts first (``triage_queue``), then take those tickets.
+    An idle developer counts as *blocked* while delegated work waits on the lead's spec or
+    review
     (``gate``/``ungate`` count those).  ``finish`` is what happens when a worker has
     done its step on an item: completion, unless the onboarding mechanism puts a
     review in between.
