@@ -1,14 +1,16 @@
 """``flowsim run``: the table a user reads and the results folder they keep."""
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from conftest import reduced_params
 from flowsim.cli import main
-from flowsim.config import config_hash, load_config
+from flowsim.config import config_hash, dump_yaml, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = str(ROOT / "configs" / "baseline.yaml")
@@ -91,3 +93,53 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(runner, args, expected
     assert result.exit_code == 2
     assert expected in result.output
     assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- did the run settle?
+def horizon_marked(output: str, meaning: str) -> bool:
+    """Whether the table line of ``meaning`` carries the † after its mean."""
+    line = next(ln for ln in output.splitlines() if ln.strip().startswith(meaning))
+    return "\u2020" in line
+
+
+def test_an_unstable_run_says_so_and_marks_averages_that_depend_on_the_horizon(runner, tmp_path):
+    """The company as it is, over 30 weeks: open work piles up in every replication.  The
+    line after the table says so with the growth and its CI, the averages that presume
+    a steady state are marked †, the others are not, and summary_stats.csv gains nothing."""
+    out = tmp_path / "res"
+    args = ["run", BASELINE, "--set", "simulation.horizon_weeks=30", "--reps", "3"]
+    result = runner.invoke(main, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    per_rep = pd.read_csv(out / "summary.csv")
+    assert (per_rep["unstable"] == 1).all(), "the premise: the baseline does not settle"
+    found = re.search(
+        r"^unstable: 3 of 3 replications \(open work grows ([\d.]+) \[([\d.]+), ([\d.]+)\] "
+        r"items a week; averages marked \u2020 depend on the horizon\)$",
+        result.output,
+        re.MULTILINE,
+    )
+    assert found, result.output
+    mean = per_rep["open_work_trend_per_week"].mean()
+    assert float(found[1]) == pytest.approx(mean, abs=0.06)
+    assert float(found[2]) < mean < float(found[3])
+    assert horizon_marked(result.output, "age of onboardings still open at the horizon")
+    assert horizon_marked(result.output, "normal ticket resolution time, mean")
+    assert not horizon_marked(result.output, "tickets resolved per week")
+    assert not horizon_marked(result.output, "lead hours on calls")
+    # Lead times with no go-live are n/a: nothing to mark.
+    assert not horizon_marked(result.output, "onboarding start to go-live, median")
+    stats = pd.read_csv(out / "summary_stats.csv")
+    assert list(stats.columns) == ["metric", "mean", "ci_low", "ci_high", "half_width", "n"]
+
+
+def test_a_settled_run_says_settled_and_marks_nothing(runner, tmp_path):
+    """Every mechanism off and the lead half busy with tickets: the queue settles."""
+    config = tmp_path / "light.yaml"
+    params = reduced_params(tickets_per_week=20, horizon_weeks=40, warmup_weeks=4)
+    config.write_text(dump_yaml(params), encoding="utf-8")
+    out = tmp_path / "res"
+    result = runner.invoke(main, ["run", str(config), "--reps", "3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (pd.read_csv(out / "summary.csv")["unstable"] == 0).all()
+    assert "\nsettled: 0 of 3 replications unstable\n" in result.output
+    assert "\u2020" not in result.output and "unstable:" not in result.output

@@ -20,9 +20,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import reduced_params
 from flowsim import __version__
 from flowsim.cli import main
-from flowsim.config import config_hash, load_config
+from flowsim.config import config_hash, dump_yaml, load_config
+from flowsim.model.catalogue import presumes_steady_state
+from flowsim.stats import mser5
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -465,5 +468,124 @@ def test_mser5_warmup_is_chosen_recorded_and_applied(runner, tmp_path):
     assert {"day", "lead_backlog", "truncation_day"} <= set(pilot)
     manifest = check_folder(out, ["a", "b"], reps=2, seed=0, reference="a")
     assert manifest["warmup"] == chosen[0]
+    assert "warmup_check" not in manifest  # chosen, not fixed: nothing to check
+    assert "warm-up: 13 weeks (fixed)" not in result.output
     for entry in manifest["scenarios"]:
         assert entry["resolved_config"]["simulation"]["warmup_weeks"] == weeks
+    # The report shows the chosen warm-up under its Warm-up heading.
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f"<h3>Warm-up</h3><p>{chosen[0]}.</p>" in page
+
+
+# ---------------------------------------------------------------- did the scenarios settle?
+MIXED = """
+    name: mixed
+    description: one scenario that settles, one that does not
+    base: {base}
+    replications: 3
+    seed: 2
+    metrics: [tickets_closed_per_week, ticket_resolution_mean_days]
+    scenarios:
+      - name: light
+      - name: overloaded
+        set: {{tickets.per_customer_per_week: 60}}
+"""
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
+    """Every mechanism off, the lead half busy with tickets (``light``) or asked for 1.5
+    times his week (``overloaded``): 3 replications of 40 weeks, 4 of them warm-up."""
+    root = tmp_path_factory.mktemp("mixed")
+    base = root / "light.yaml"
+    params = reduced_params(tickets_per_week=20, horizon_weeks=40, warmup_weeks=4)
+    base.write_text(dump_yaml(params), encoding="utf-8")
+    spec = root / "mixed.yaml"
+    spec.write_text(textwrap.dedent(MIXED).format(base=base.as_posix()).lstrip())
+    out = root / "out"
+    result = CliRunner().invoke(
+        main, ["experiment", str(spec), "--out", str(out), "--workers", "2", "--no-report"]
+    )
+    assert result.exit_code == 0, result.output
+    per_rep = pd.read_csv(out / "per_replication.csv").groupby("scenario")["unstable"]
+    assert per_rep.min()["overloaded"] == 1 and per_rep.max()["light"] == 0, "the premise"
+    return result, out
+
+
+def table_line(output: str, metric: str, scenario: str) -> str:
+    """The line of ``scenario`` in the block of ``metric`` of a study's table."""
+    block = output.split(f"\n{metric}: ", 1)[1].split("\n\n", 1)[0]
+    return next(ln for ln in block.splitlines() if ln.startswith(f"  {scenario} "))
+
+
+def test_only_the_unstable_scenario_is_marked_in_the_table(mixed):
+    """``overloaded`` carries ⚠ on every line, and † on its steady-state average only; a
+    block after the table gives its unstable replications and open-work growth, with
+    one footnote line; ``light`` carries neither mark."""
+    result, out = mixed
+    output = result.output
+    for metric in ("tickets_closed_per_week", "ticket_resolution_mean_days"):
+        assert table_line(output, metric, "overloaded \u26a0")
+        light = table_line(output, metric, "light")
+        assert "\u26a0" not in light and "\u2020" not in light
+    assert "\u2020" in table_line(output, "ticket_resolution_mean_days", "overloaded")
+    assert "\u2020" not in table_line(output, "tickets_closed_per_week", "overloaded")
+    block = output.split("\nunstable: 1 of 2 scenarios in at least half their", 1)[1]
+    found = re.search(
+        r"\n  overloaded \u26a0 +3 of 3 replications unstable, "
+        r"open work \+([\d.]+) \[([\d.]+), ([\d.]+)\] items/week\n",
+        block,
+    )
+    assert found, output
+    trends = pd.read_csv(out / "per_replication.csv").groupby("scenario")[
+        "open_work_trend_per_week"
+    ]
+    assert float(found[2]) < trends.mean()["overloaded"] < float(found[3])
+    assert "light" not in block.split("\n\n")[0]
+    footnotes = [ln for ln in output.splitlines() if ln.startswith("\u2020 ")]
+    assert len(footnotes) == 1 and "depends on the horizon" in footnotes[0]
+
+
+def test_scenarios_csv_carries_the_unstable_share_and_the_flags(mixed):
+    """scenarios.csv: per scenario the share of unstable replications (on every row, and
+    as the mean of the ``unstable`` metric), and ``horizon_dependent`` only on the
+    steady-state metrics of the unstable scenario."""
+    _, out = mixed
+    table = pd.read_csv(out / "scenarios.csv")
+    share = table.groupby("scenario")["unstable_share"].agg(["min", "max"])
+    assert share.loc["light"].tolist() == [0, 0]
+    assert share.loc["overloaded"].tolist() == [1, 1]
+    verdict = table[table["metric"] == "unstable"].set_index("scenario")["mean"]
+    assert verdict.to_dict() == {"light": 0, "overloaded": 1}
+    flagged = table[table["horizon_dependent"]]
+    assert set(flagged["scenario"]) == {"overloaded"}
+    assert all(presumes_steady_state(m) for m in flagged["metric"])
+    overloaded = table[table["scenario"] == "overloaded"]
+    steady = overloaded["metric"].map(presumes_steady_state)
+    assert (overloaded["horizon_dependent"] == steady).all()
+    assert {"ticket_resolution_mean_days", "lead_backlog_mean"} <= set(flagged["metric"])
+
+
+def test_a_fixed_warmup_is_checked_by_mser5_printed_and_recorded(mixed):
+    """With fixed warm-ups the study computes MSER-5 on the reference's daily open work
+    (averaged over its replications, from its own time series), prints it under the
+    title and records it in the manifest."""
+    result, out = mixed
+    found = re.search(
+        r"^warm-up: 4 weeks \(fixed\); MSER-5 on the reference's open work suggests "
+        r"([\d.]+) weeks?$",
+        result.output,
+        re.MULTILINE,
+    )
+    assert found, result.output
+    series = pd.read_parquet(out / "timeseries.parquet")
+    light = series[series["scenario"] == "light"].groupby("day")["open_items"].mean()
+    assert float(found[1]) == mser5(light.to_numpy()) / 5
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["warmup"] == found[0]
+    check = manifest["warmup_check"]
+    assert check["used_weeks"] == 4 and check["mser5_weeks"] == float(found[1])
+    assert check["series"] == "open_items" and check["reference_unstable"] is False
+    # A warning exactly when MSER-5 asks for more than was used.
+    assert (check["warning"] is not None) == (float(found[1]) > 4)
+    assert ("warning: MSER-5" in result.output) == (float(found[1]) > 4)

@@ -1,15 +1,20 @@
 """``flowsim report`` and the report a study writes by default."""
 
 import base64
+import html
 import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from conftest import reduced_params
 from flowsim.cli import main
+from flowsim.config import dump_yaml
+from flowsim.config.experiment import load_experiment
 from flowsim.reporting.charts import study_figures
 from flowsim.storage import read_study
+from flowsim.study import run_study
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,3 +102,84 @@ def test_report_on_a_folder_that_is_not_a_study_is_bad_input(tmp_path):
     assert result.exit_code == 2
     assert "not a flowsim results folder" in result.output
     assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- stability and warm-up
+MIXED = """
+name: mixed
+description: one scenario that settles, one that does not
+base: {base}
+replications: 3
+seed: 2
+metrics: [tickets_closed_per_week, ticket_resolution_mean_days]
+scenarios:
+  - name: light
+  - name: overloaded
+    set: {{tickets.per_customer_per_week: 60}}
+"""
+
+
+@pytest.fixture(scope="module")
+def mixed_report(tmp_path_factory) -> tuple[str, dict]:
+    """The report of a study whose ``overloaded`` scenario does not settle (every
+    mechanism off, the lead asked for 1.5 times his week) and whose ``light`` one does."""
+    root = tmp_path_factory.mktemp("mixed")
+    base = root / "light.yaml"
+    params = reduced_params(tickets_per_week=20, horizon_weeks=40, warmup_weeks=4)
+    base.write_text(dump_yaml(params), encoding="utf-8")
+    spec = root / "mixed.yaml"
+    spec.write_text(MIXED.format(base=base.as_posix()))
+    study = run_study(load_experiment(spec), root / "out", workers=1, progress=False)
+    assert study.report is not None
+    by = study.per_rep.groupby("scenario")["unstable"]
+    assert by.min()["overloaded"] == 1 and by.max()["light"] == 0, "the premise"
+    return study.report.read_text(encoding="utf-8"), read_study(study.folder).manifest
+
+
+def section(page: str, start: str, end: str) -> str:
+    return page.split(start, 1)[1].split(end, 1)[0]
+
+
+def rows(html_table: str) -> dict[str, str]:
+    """Each row of an HTML table by the plain text of its first cell."""
+    out = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", html_table):
+        first = re.sub(r"<[^>]+>", "", row.split("</td>", 1)[0]).strip()
+        out[first] = row
+    return out
+
+
+def test_report_marks_only_the_unstable_scenario(mixed_report):
+    """In each metric's table ``overloaded`` carries ⚠, and † on its steady-state mean
+    only, with one footnote; ``light`` carries neither."""
+    page, _ = mixed_report
+    results = section(page, '<h2 id="table">', '<h2 id="stability">')
+    closed = rows(section(results, "tickets_closed_per_week</code>", "</table>"))
+    waits = rows(section(results, "ticket_resolution_mean_days</code>", "</table>"))
+    for table in (closed, waits):
+        assert "light" in table and "overloaded \u26a0" in table
+        assert "\u26a0" not in table["light"] and "\u2020" not in table["light"]
+    assert "\u2020" in waits["overloaded \u26a0"]
+    assert "\u2020" not in closed["overloaded \u26a0"]
+    assert results.count('<p class="note">\u2020 ') == 1
+
+
+def test_report_has_a_stability_section_and_the_warmup(mixed_report):
+    """The Stability section gives each scenario's unstable replications, share and
+    open-work trend with its CI; the Warm-up line is the check the manifest records."""
+    page, manifest = mixed_report
+    assert '<a href="#stability">Stability</a>' in page
+    stability = section(page, '<h2 id="stability">Stability</h2>', '<h2 id="charts">')
+    table = rows(section(stability, "<table>", "</table>"))
+    assert re.search(r"<td>0 of 3</td><td>0\.0%</td><td>[+-][\d.]+</td><td>\[", table["light"])
+    assert re.search(
+        r"<td>3 of 3</td><td>100\.0%</td><td>\+[\d.]+</td><td>\[[\d.]+, [\d.]+\]</td>",
+        table["overloaded \u26a0"],
+    )
+    assert manifest["warmup"].startswith("warm-up: 4 weeks (fixed); MSER-5 on the reference's")
+    warmup = section(stability, "<h3>Warm-up</h3>", "<h2")
+    assert html.escape(manifest["warmup"]) in warmup
+    warning = manifest["warmup_check"]["warning"]
+    assert (warning is not None) == (manifest["warmup_check"]["mser5_weeks"] > 4)
+    if warning:
+        assert f'<p class="warn">{html.escape(warning)}.</p>' in warmup

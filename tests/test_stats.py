@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from flowsim.stats import mean_ci, summarise_replications
+from flowsim.stats import mean_ci, scenario_table, summarise_replications
 
 
 def test_mean_ci_matches_scipy_t_interval():
@@ -48,3 +48,33 @@ def test_summarise_replications_one_row_per_numeric_metric():
     assert list(table["metric"]) == ["a"]
     row = table.iloc[0]
     assert row["mean"] == 2.0 and row["n"] == 3 and row["ci_low"] < 2.0 < row["ci_high"]
+
+
+def test_scenario_table_carries_the_unstable_share_and_the_horizon_flags():
+    """Each row carries its scenario's share of unstable replications; a metric that
+    presumes a steady state is flagged in a scenario with any unstable replication."""
+    per_rep = pd.DataFrame(
+        {
+            "scenario": ["a", "a", "b", "b"],
+            "replication": [0, 1, 0, 1],
+            "unstable": [0.0, 0.0, 1.0, 0.0],
+            "go_lives": [1.0, 2.0, 3.0, 4.0],
+            "ticket_resolution_mean_days": [1.0, 2.0, 30.0, 40.0],
+            "ticket_urgent_mean_days": [0.5, 0.6, 9.0, 8.0],
+        }
+    )
+    metrics = ["unstable", "go_lives", "ticket_resolution_mean_days", "ticket_urgent_mean_days"]
+    table = scenario_table(per_rep, metrics).set_index(["scenario", "metric"])
+    assert (table.loc["a", "unstable_share"] == 0).all()
+    assert (table.loc["b", "unstable_share"] == 0.5).all()
+    assert table.loc[("b", "unstable"), "mean"] == 0.5  # the same share, as a metric
+    flagged = table.index[table["horizon_dependent"]].tolist()
+    assert flagged == [("b", "ticket_resolution_mean_days"), ("b", "ticket_urgent_mean_days")]
+
+
+def test_scenario_table_without_a_verdict_flags_nothing():
+    per_rep = pd.DataFrame(
+        {"scenario": ["a", "a"], "replication": [0, 1], "lead_backlog_mean": [1.0, 2.0]}
+    )
+    table = scenario_table(per_rep, ["lead_backlog_mean"])
+    assert table["unstable_share"].isna().all() and not table["horizon_dependent"].any()

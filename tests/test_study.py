@@ -14,6 +14,7 @@ import json
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -21,8 +22,9 @@ from click.testing import CliRunner
 import flowsim
 from flowsim.cli import main
 from flowsim.config.experiment import Experiment, load_experiment
+from flowsim.stats import mser5
 from flowsim.storage import ReplicationStore
-from flowsim.study import StudyRun, run_study, study_folder
+from flowsim.study import StudyRun, WarmupCheck, run_study, study_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -152,6 +154,7 @@ def test_mser5_warmup_is_chosen_and_applied(tmp_path):
     assert {s.params.simulation.warmup_weeks for s in study.experiment.scenarios} == {weeks}
     assert (tmp_path / "out" / "warmup.csv").is_file()
     assert flowsim.read_study(tmp_path / "out").manifest["warmup"] == study.warmup_note
+    assert study.warmup_check is None and study.warmup_lines == [study.warmup_note]
 
 
 def test_a_warmup_series_that_does_not_exist_is_a_value_error(tmp_path):
@@ -185,3 +188,67 @@ def test_default_folder_is_named_after_the_study(tmp_path):
     exp = small(tmp_path)
     assert study_folder(exp) == Path("results") / "small"
     assert study_folder(exp, tmp_path) == tmp_path
+
+
+@pytest.mark.parametrize(
+    ("check", "note", "warning"),
+    [
+        (
+            WarmupCheck(13, 13, 13, 9, reference_unstable=False),
+            "warm-up: 13 weeks (fixed); MSER-5 on the reference's open work suggests 9 weeks",
+            None,
+        ),
+        (
+            WarmupCheck(1, 1, 1, 6, reference_unstable=False),
+            "warm-up: 1 week (fixed); MSER-5 on the reference's open work suggests 6 weeks",
+            "warning: MSER-5 suggests more than the 1 week used: the averages may still "
+            "include the start-up",
+        ),
+        (
+            WarmupCheck(13, 4, 13, 52, reference_unstable=True),
+            "warm-up: 13 weeks in the reference (fixed; 4 to 13 weeks across scenarios); "
+            "MSER-5 on the reference's open work suggests 52 weeks",
+            "warning: MSER-5 suggests more than the 13 weeks used, but the reference's open "
+            "work never settles",
+        ),
+    ],
+    ids=["shorter", "longer", "unstable-reference"],
+)
+def test_warmup_check_says_what_was_used_and_warns_when_mser5_wants_more(check, note, warning):
+    assert check.note == note
+    assert check.warning == warning
+    assert check.manifest()["warning"] == warning
+    study = StudyRun(None, None, None, None, Path("."), warmup_check=check)  # type: ignore[arg-type]
+    assert study.warmup_lines == [note, *([warning] if warning else [])]
+
+
+def test_a_fixed_warmup_is_checked_and_recorded(tmp_path):
+    """With fixed warm-ups the study checks them by MSER-5 on the reference's open work
+    and records the check in the manifest; a chosen warm-up is not checked again."""
+    study = run_study(small(tmp_path), tmp_path / "out", workers=1, report=False, progress=False)
+    check = study.warmup_check
+    assert check is not None and check.used_weeks == 1
+    series = study.run.timeseries
+    ref = series[series["scenario"] == "baseline"].groupby("day")["open_items"].mean()
+    assert check.suggested_weeks == mser5(ref.to_numpy()) / 5
+    assert study.warmup_lines[0] == check.note
+    manifest = flowsim.read_study(study.folder).manifest
+    assert manifest["warmup"] == check.note
+    assert manifest["warmup_check"] == check.manifest()
+
+
+def test_no_warning_when_a_longer_warmup_gains_little() -> None:
+    """On a flat noisy series MSER-5 may pick a long warm-up for a gain of a few percent."""
+    check = WarmupCheck(4, 4, 4, 18, reference_unstable=False, gain=0.05)
+    assert not check.longer and check.warning is None
+
+
+def test_mser_statistic_is_the_one_mser5_minimises() -> None:
+    from flowsim.stats import mser5, mser_statistic
+
+    rng = np.random.default_rng(0)
+    series = np.concatenate([np.linspace(0, 10, 50), 10 + rng.normal(0, 1, 400)])
+    best = mser5(series)
+    assert all(
+        mser_statistic(series, best) <= mser_statistic(series, d) for d in range(0, 225, 5)
+    )

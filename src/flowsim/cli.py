@@ -206,6 +206,10 @@ def run(
 ) -> None:
     """Run CONFIG for --reps replications, print a summary table and write the results.
 
+    The table ends with whether the replications settled: how many were unstable
+    (their open work kept growing) and how fast open work grew; where any was, the
+    averages that depend on the horizon are marked with a dagger.
+
     The results folder gets events.parquet, timeseries.parquet, customers.parquet,
     summary.parquet/.csv (one row per replication), summary_stats.csv (means and
     95% confidence intervals), config.yaml (the resolved config) and manifest.json.
@@ -319,6 +323,10 @@ def run_and_print_study(
 ) -> None:
     """Run a study with :func:`flowsim.study.run_study` and print its table.
 
+    Under the title, the warm-up: how MSER-5 chose it, or what MSER-5 makes of the
+    fixed one (and a warning when it suggests more); after the table, whether the
+    scenarios settled (see :func:`flowsim.reporting.tables.format_experiment_table`).
+
     A folder that cannot be written, or a warm-up series that does not exist, is
     reported as one ``error:`` line with exit status 2.
     """
@@ -340,8 +348,8 @@ def run_and_print_study(
         fail(str(exc))
     exp = study.experiment
     click.echo(f"\n{exp.name}: {exp.description}".rstrip(": "))
-    if study.warmup_note:
-        click.echo(study.warmup_note)
+    for line in study.warmup_lines:
+        click.echo(line)
     click.echo(
         format_experiment_table(study.scenarios, study.differences, exp.reference, exp.metrics)
     )

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from flowsim.model.catalogue import presumes_steady_state
+
 
 def t_quantile(p: float, dof: float) -> float:
     """The ``p`` quantile of Student's t with ``dof`` degrees of freedom."""
@@ -84,12 +86,28 @@ def scenario_table(per_rep: pd.DataFrame, metrics: list[str], level: float = 0.9
 
     ``per_rep`` has one row per (scenario, replication) and a column per metric.
     Scenarios keep their order of first appearance.
+
+    Two columns say whether each scenario settled, so that a reader of any row sees
+    it without looking up another: ``unstable_share``, the share of the scenario's
+    replications whose open work kept growing (the mean of their ``unstable``
+    metric, repeated on every row of the scenario; NaN when ``per_rep`` has no
+    ``unstable`` column), and ``horizon_dependent``, true on the rows of metrics that
+    presume a steady state (:func:`~flowsim.model.catalogue.presumes_steady_state`)
+    in a scenario with at least one unstable replication: there the mean is not an
+    estimate of a steady-state value but depends on how long the runs were.
     """
     rows = []
     for scenario, group in per_rep.groupby("scenario", sort=False):
+        share = float(group["unstable"].mean()) if "unstable" in group else math.nan
         for metric in metrics:
             rows.append(
-                {"scenario": scenario, "metric": metric, **_row(mean_ci(group[metric], level))}
+                {
+                    "scenario": scenario,
+                    "metric": metric,
+                    **_row(mean_ci(group[metric], level)),
+                    "unstable_share": share,
+                    "horizon_dependent": bool(share >= 0.5 and presumes_steady_state(metric)),
+                }
             )
     return pd.DataFrame(rows)
 
@@ -157,6 +175,16 @@ def welch_half_width(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> float
         return 0.0
     dof = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
     return t_quantile(0.5 + level / 2, dof) * se
+
+
+def mser_statistic(series: np.ndarray | list[float], drop: int, batch: int = 5) -> float:
+    """The MSER statistic (squared standard error of the mean of what remains) after
+    dropping the first ``drop`` observations, counted in whole batches of ``batch``."""
+    x = np.asarray(series, dtype=float)
+    n_batches = len(x) // batch
+    means = x[: n_batches * batch].reshape(n_batches, batch).mean(axis=1)
+    rest = means[min(drop // batch, max(n_batches - 1, 0)) :]
+    return float(((rest - rest.mean()) ** 2).sum()) / len(rest) ** 2 if len(rest) else math.nan
 
 
 def mser5(series: np.ndarray | list[float], batch: int = 5) -> int:

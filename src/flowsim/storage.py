@@ -207,7 +207,10 @@ class StudyResults:
     per_rep : DataFrame
         One row per (scenario, replication), a column per summary metric.
     scenarios : DataFrame
-        Mean and 95% CI per scenario and metric.
+        Mean and 95% CI per scenario and metric, with the scenario's share of
+        unstable replications and whether the metric's mean depends on the horizon
+        (columns ``unstable_share`` and ``horizon_dependent``; see
+        :func:`flowsim.stats.scenario_table`; absent from folders written before them).
     differences : DataFrame
         Paired differences of each scenario from the reference, per metric.
     timeseries : DataFrame

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +28,105 @@ import pandas as pd
 
 from flowsim.config import config_hash, dump_yaml
 from flowsim.config.experiment import Experiment, WarmupSpec
+from flowsim.model.calendar import DAYS_PER_WEEK
 from flowsim.runner import ExperimentRun, pilot_series, run_experiment, with_warmup
-from flowsim.stats import mser5, paired_differences, scenario_table
+from flowsim.stats import mser5, mser_statistic, paired_differences, scenario_table
 from flowsim.storage import safe_name, write_frame, write_manifest, write_text
 
 FIXED_WARMUP = "fixed (each scenario's simulation.warmup_weeks)"
-"""The manifest's ``warmup`` when it was not chosen by MSER-5."""
+"""The manifest's ``warmup`` when it was not chosen by MSER-5 and could not be checked."""
+
+CHECK_SERIES = "open_items"
+MATERIAL_GAIN = 0.1
+"""A warm-up is called too short only when MSER's statistic at it is more than 10% above
+its minimum: smaller gains are within what noise alone gives on a flat series."""
+"""The daily series a fixed warm-up is checked on: all open work, the series whose
+trend says whether a run settled, so that the warm-up is judged on what it is for."""
+
+
+def _weeks(weeks: float) -> str:
+    """``1 week``, ``13 weeks``, ``2.5 weeks``."""
+    return f"{weeks:g} week{'' if weeks == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class WarmupCheck:
+    """MSER-5 on the reference scenario's open work, against the fixed warm-up used.
+
+    Computed from the study's own daily series (the reference's ``open_items``,
+    averaged over its replications by day), so it costs no extra run.
+
+    Attributes
+    ----------
+    used_weeks : float
+        The reference scenario's ``simulation.warmup_weeks``.
+    shortest, longest : float
+        The shortest and longest warm-up across the scenarios.
+    suggested_weeks : float
+        The truncation MSER-5 chooses on that series, in weeks.
+    reference_unstable : bool
+        Whether any replication of the reference did not settle: then its open work
+        has no end of transient, MSER-5 tends to cut as much as it may (half the
+        series), and no warm-up would give it a steady state.
+    gain : float
+        How much larger MSER's statistic is at the warm-up used than at its own choice
+        (0.25: 25% larger).  On a flat, noisy series MSER-5 may choose a long warm-up
+        for a gain of a few percent: no reason to warn.
+    """
+
+    used_weeks: float
+    shortest: float
+    longest: float
+    suggested_weeks: float
+    reference_unstable: bool
+    gain: float = math.inf
+
+    @property
+    def longer(self) -> bool:
+        """Whether MSER-5 suggests a materially longer warm-up than the reference used."""
+        return self.suggested_weeks > self.used_weeks and self.gain > MATERIAL_GAIN
+
+    @property
+    def note(self) -> str:
+        """``warm-up: 13 weeks (fixed); MSER-5 on the reference's open work suggests 9 weeks``."""
+        used = f"{_weeks(self.used_weeks)} (fixed)"
+        if self.shortest != self.longest:
+            used = (
+                f"{_weeks(self.used_weeks)} in the reference (fixed; "
+                f"{self.shortest:g} to {self.longest:g} weeks across scenarios)"
+            )
+        return (
+            f"warm-up: {used}; MSER-5 on the reference's open work suggests "
+            f"{_weeks(self.suggested_weeks)}"
+        )
+
+    @property
+    def warning(self) -> str | None:
+        """A ``warning:`` line when MSER-5 suggests a longer warm-up, else None."""
+        if not self.longer:
+            return None
+        used = _weeks(self.used_weeks)
+        if self.reference_unstable:
+            # A growing series has no end of transient: MSER-5 cuts as much as it may.
+            return (
+                f"warning: MSER-5 suggests more than the {used} used, but the reference's "
+                "open work never settles"
+            )
+        return (
+            f"warning: MSER-5 suggests more than the {used} used: the averages may still "
+            "include the start-up"
+        )
+
+    def manifest(self) -> dict[str, Any]:
+        """The check as the manifest records it (``warmup_check``)."""
+        return {
+            "method": "fixed",
+            "used_weeks": self.used_weeks,
+            "series": CHECK_SERIES,
+            "mser5_weeks": self.suggested_weeks,
+            "reference_unstable": self.reference_unstable,
+            "warning": self.warning,
+        }
 
 
 @dataclass
@@ -55,6 +149,10 @@ class StudyRun:
     warmup_note : str or None
         How MSER-5 chose the warm-up (``"warm-up chosen by MSER-5 on SERIES: W
         weeks"``), or None when each scenario kept its ``simulation.warmup_weeks``.
+    warmup_check : WarmupCheck or None
+        When each scenario kept its ``simulation.warmup_weeks``: what MSER-5 makes
+        of the reference's open work, against that warm-up (None when the warm-up
+        was chosen by MSER-5, or the series is not there).
     report : Path or None
         The HTML report, or None when it was not asked for.
     """
@@ -65,7 +163,19 @@ class StudyRun:
     differences: pd.DataFrame
     folder: Path
     warmup_note: str | None = None
+    warmup_check: WarmupCheck | None = None
     report: Path | None = None
+
+    @property
+    def warmup_lines(self) -> list[str]:
+        """What to tell a reader about the warm-up: how MSER-5 chose it, or the check of
+        the fixed one and its warning, if any."""
+        if self.warmup_note:
+            return [self.warmup_note]
+        if self.warmup_check is None:
+            return []
+        warning = self.warmup_check.warning
+        return [self.warmup_check.note, *([warning] if warning else [])]
 
     @property
     def per_rep(self) -> pd.DataFrame:
@@ -108,7 +218,8 @@ def run_study(
     reference scenario, written to ``warmup.csv``); every replication, in parallel,
     each stored as it finishes under ``replications/`` (a rerun reuses them), while
     each scenario's resolved config goes to ``configs/<scenario>.yaml``; the
-    statistics; ``per_replication.parquet``/``.csv``, ``scenarios.csv``,
+    statistics; with fixed warm-ups, their check by MSER-5 on the reference's open
+    work (:func:`check_warmup`); ``per_replication.parquet``/``.csv``, ``scenarios.csv``,
     ``differences.csv``, ``timeseries.parquet``, ``customers.parquet`` and, last,
     ``manifest.json``, which marks the folder complete; then ``report.html`` and its
     charts.
@@ -179,8 +290,9 @@ def run_study(
     write_frame(folder / "differences.csv", differences)
     write_frame(folder / "timeseries.parquet", run.timeseries)
     write_frame(folder / "customers.parquet", run.customers)
-    write_manifest(folder, _manifest(experiment, run, warmup_note, provenance))
-    study = StudyRun(experiment, run, scenarios, differences, folder, warmup_note)
+    check = None if warmup_note else check_warmup(experiment, run)
+    write_manifest(folder, _manifest(experiment, run, warmup_note, check, provenance))
+    study = StudyRun(experiment, run, scenarios, differences, folder, warmup_note, check)
     if report:
         # The one step above this layer: matplotlib and the charts, loaded only when asked.
         from flowsim.reporting.html import write_report
@@ -197,16 +309,61 @@ def _choose_warmup(
     days = mser5(pilot[spec.series].to_numpy())
     horizon = experiment.scenario(experiment.reference).params.simulation.horizon_weeks
     # MSER-5 searches the first half of the series; never cut more than that.
-    weeks = min(days / 5, horizon / 2)
+    weeks = min(days / DAYS_PER_WEEK, horizon / 2)
     write_frame(folder / "warmup.csv", pilot.assign(truncation_day=days))
     note = f"warm-up chosen by MSER-5 on {spec.series}: {weeks:g} weeks"
     return with_warmup(experiment, weeks), note
+
+
+def check_warmup(experiment: Experiment, run: ExperimentRun) -> WarmupCheck | None:
+    """Check the fixed warm-ups of a finished study by MSER-5 on the reference's open work.
+
+    The reference's daily ``open_items``, averaged over its replications by day (from
+    the study's own time series: no extra run), is truncated by MSER-5, and the
+    truncation is set against the reference's ``simulation.warmup_weeks``.
+
+    Parameters
+    ----------
+    experiment : Experiment
+        The study as run, every scenario with its own fixed warm-up.
+    run : ExperimentRun
+        Its replications, with their daily time series.
+
+    Returns
+    -------
+    WarmupCheck or None
+        None when the time series has no ``open_items`` or no row of the reference.
+    """
+    series = run.timeseries
+    if CHECK_SERIES not in series or "day" not in series:
+        return None
+    reference = series[series["scenario"] == experiment.reference]
+    if reference.empty:
+        return None
+    mean = reference.groupby("day", sort=True)[CHECK_SERIES].mean().to_numpy()
+    warmups = [s.params.simulation.warmup_weeks for s in experiment.scenarios]
+    used = experiment.scenario(experiment.reference).params.simulation.warmup_weeks
+    suggested = mser5(mean)
+    best = mser_statistic(mean, suggested)
+    at_used = mser_statistic(mean, round(used * DAYS_PER_WEEK))
+    per_rep = run.per_rep
+    ref_reps = per_rep[per_rep["scenario"] == experiment.reference]
+    unstable = "unstable" in ref_reps and bool((ref_reps["unstable"] > 0).any())
+    return WarmupCheck(
+        used_weeks=used,
+        shortest=min(warmups),
+        longest=max(warmups),
+        suggested_weeks=suggested / DAYS_PER_WEEK,
+        reference_unstable=unstable,
+        gain=at_used / best - 1 if best > 0 else math.inf,
+    )
 
 
 def _manifest(
     experiment: Experiment,
     run: ExperimentRun,
     warmup_note: str | None,
+    check: WarmupCheck | None,
     provenance: dict[str, Any] | None,
 ) -> dict[str, Any]:
     if provenance is None:
@@ -221,7 +378,8 @@ def _manifest(
         "replications": experiment.replications,
         "reference": experiment.reference,
         "metrics": experiment.metrics,
-        "warmup": warmup_note or FIXED_WARMUP,
+        "warmup": warmup_note or (check.note if check else FIXED_WARMUP),
+        **({"warmup_check": check.manifest()} if check else {}),
         "scenarios": [
             {
                 "name": s.name,

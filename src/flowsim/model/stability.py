@@ -26,7 +26,7 @@ GROWTH_SHARE = 0.25
 of its mean level (and by more than MIN_GROWTH items), with an interval that excludes
 no growth.  An assumption: a queue that a quarter of its own size piles onto within the
 window is not one a person would call settled."""
-MIN_GROWTH = 5.0
+MIN_GROWTH = 10.0
 
 
 class Trend(NamedTuple):

@@ -13,7 +13,18 @@ from matplotlib.figure import Figure
 
 from flowsim.model.catalogue import describe_metric
 from flowsim.reporting.charts import study_figures
-from flowsim.reporting.tables import ci_text, diff_ci_text, format_value, signed
+from flowsim.reporting.tables import (
+    HORIZON_FOOTNOTE,
+    HORIZON_MARK,
+    UNSTABLE_MARK,
+    Stability,
+    ci_text,
+    diff_ci_text,
+    format_value,
+    horizon_mark,
+    scenario_stability,
+    signed,
+)
 from flowsim.storage import StudyResults, read_study, safe_name, write_bytes, write_text
 
 # What each chart shows, under its heading in the report.
@@ -44,7 +55,12 @@ figure { margin: 1.5rem 0; } figure img { max-width: 100%; border: 1px solid #ee
 figcaption { color: #555; font-size: 0.9rem; }
 details { margin: 0.3rem 0; } pre { background: #f6f6f6; padding: 0.6rem; overflow-x: auto; }
 nav a { margin-right: 0.8rem; }
+.unstable { color: #b71c1c; } .warn { color: #b71c1c; font-weight: 600; }
+p.note { color: #555; font-size: 0.9rem; }
 """
+
+_UNSTABLE_TITLE = "open work kept growing in some replications: see Stability"
+_HORIZON_TITLE = "presumes a steady state: with open work still growing, depends on the horizon"
 
 
 def figure_png(fig: Figure) -> bytes:
@@ -53,8 +69,16 @@ def figure_png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def metric_table(study: StudyResults, metric: str) -> str:
-    """One metric: each scenario's mean and CI, and its paired difference from the reference."""
+def metric_table(
+    study: StudyResults, metric: str, settled: dict[str, Stability] | None = None
+) -> str:
+    """One metric: each scenario's mean and CI, and its paired difference from the reference.
+
+    A scenario with an unstable replication (in ``settled``) has its name marked
+    :data:`~flowsim.reporting.tables.UNSTABLE_MARK`, and its mean
+    :data:`~flowsim.reporting.tables.HORIZON_MARK` if the metric presumes a steady state.
+    """
+    settled = settled or {}
     meaning, unit = describe_metric(metric)
     scen = study.scenarios[study.scenarios["metric"] == metric].set_index("scenario")
     diff = study.differences[study.differences["metric"] == metric].set_index("scenario")
@@ -63,7 +87,15 @@ def metric_table(study: StudyResults, metric: str) -> str:
         if name not in scen.index:
             continue
         row = scen.loc[name]
-        cells = [html.escape(name), format_value(row["mean"], unit), ci_text(row, unit)]
+        s = settled.get(name)
+        unstable = s is not None and s.mostly_unstable
+        label = html.escape(name)
+        if unstable:
+            label += f' <span class="unstable" title="{_UNSTABLE_TITLE}">{UNSTABLE_MARK}</span>'
+        mean = format_value(row["mean"], unit)
+        if horizon_mark(metric, row["mean"], unstable):
+            mean += f'<span class="unstable" title="{_HORIZON_TITLE}">{HORIZON_MARK}</span>'
+        cells = [label, mean, ci_text(row, unit)]
         if name == study.reference:
             cells += ["reference", "", ""]
             css = ' class="ref"'
@@ -92,6 +124,53 @@ def metric_table(study: StudyResults, metric: str) -> str:
         f"<h3><code>{html.escape(metric)}</code>: {html.escape(meaning)}{unit_text}</h3>"
         f"<table>{head}{''.join(rows)}</table>"
     )
+
+
+def warmup_html(manifest: dict[str, object]) -> str:
+    """The warm-up as the study chose or checked it, and its warning, if any."""
+    text = str(manifest.get("warmup", "")) or "not recorded"
+    if not text.startswith("warm-up"):
+        text = f"warm-up: {text}"
+    out = f"<p>{html.escape(text)}.</p>"
+    check = manifest.get("warmup_check")
+    warning = check.get("warning") if isinstance(check, dict) else None
+    if warning:
+        out += f'<p class="warn">{html.escape(str(warning))}.</p>'
+    return out
+
+
+def stability_html(study: StudyResults, settled: dict[str, Stability]) -> str:
+    """The Stability section: each scenario's unstable share and open-work trend, and the
+    warm-up."""
+    intro = (
+        "<p>A replication is <em>unstable</em> when its open work (items waiting, in hand "
+        "or forgotten) grew over the window by more than a quarter of its mean level, with "
+        "a 95% interval above zero. It has no steady state: its levels and its waiting and "
+        f"lead times (marked {HORIZON_MARK} in the tables, in scenarios marked "
+        f"{UNSTABLE_MARK}) depend on how long it ran. The trend is the slope of the daily "
+        "count of open work over the window (batch means), averaged over replications.</p>"
+    )
+    if not settled:
+        table = "<p>These results hold no stability verdict (written before flowsim kept one).</p>"
+    else:
+        rows = []
+        for name in study.names:
+            s = settled.get(name)
+            if s is None:
+                continue
+            css = ' class="unstable"' if s.mostly_unstable else ""
+            label = html.escape(name) + (f" {UNSTABLE_MARK}" if s.mostly_unstable else "")
+            trend, _, ci = s.growth(sign=True).partition(" ")
+            rows.append(
+                f"<tr{css}><td>{label}</td><td>{s.unstable} of {s.replications}</td>"
+                f"<td>{format_value(s.share, 'share')}</td><td>{trend}</td><td>{ci}</td></tr>"
+            )
+        head = (
+            "<tr><th>scenario</th><th>unstable replications</th><th>share</th>"
+            "<th>open work trend (items/week)</th><th>95% CI</th></tr>"
+        )
+        table = f"<table>{head}{''.join(rows)}</table>"
+    return f"{intro}{table}<h3>Warm-up</h3>{warmup_html(study.manifest)}"
 
 
 def manifest_html(study: StudyResults) -> str:
@@ -150,19 +229,25 @@ def write_report(folder: str | os.PathLike[str], out: str | os.PathLike[str] | N
         )
     title = html.escape(str(study.manifest.get("study", study.folder.name)))
     description = html.escape(str(study.manifest.get("description", "")))
-    tables = "".join(metric_table(study, m) for m in study.metrics)
+    settled = scenario_stability(study.scenarios)
+    tables = "".join(metric_table(study, m, settled) for m in study.metrics)
+    if HORIZON_MARK in tables:
+        tables += f'<p class="note">{html.escape(HORIZON_FOOTNOTE)}.</p>'
     n = study.manifest.get("replications", "")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} - flowsim report</title>
 <style>{_CSS}</style></head><body>
 <h1>{title}</h1><p class="sub">{description}</p>
-<nav><a href="#table">Results</a><a href="#charts">Charts</a><a href="#manifest">Manifest</a></nav>
+<nav><a href="#table">Results</a><a href="#stability">Stability</a><a href="#charts">Charts</a>
+<a href="#manifest">Manifest</a></nav>
 <h2 id="table">Results</h2>
 <p>Means over {html.escape(str(n))} replications per scenario with 95% confidence intervals;
 differences from <code>{html.escape(study.reference)}</code> are paired by replication
 (common random numbers). "CI too wide to call" means the interval of the difference
 includes zero.</p>
 {tables}
+<h2 id="stability">Stability</h2>
+{stability_html(study, settled)}
 <h2 id="charts">Charts</h2>
 {"".join(sections)}
 <h2 id="manifest">Manifest</h2>
