@@ -434,11 +434,18 @@ def test_office_hours_batch_interrupts() -> None:
 
 
 def test_immediate_interrupts_preempt() -> None:
-    """``immediate``: urgent tickets and pings preempt, so a started item is put back."""
+    """``immediate``: urgent tickets and pings preempt, so a started item is put back.
+    With interrupts off only meetings, which happen at their time, still preempt."""
     on = simulate(baseline(26), seed=5)
     off = simulate(baseline(26, interrupts={"enabled": False}), seed=5)
     assert len(rows(on, event="preempt")) > 0
-    assert rows(off, event="preempt").empty
+    preempted_at = set(rows(off, event="preempt")["time"])
+    meetings_at = set(rows(off, kind="call", event="start")["time"])
+    assert preempted_at and preempted_at <= meetings_at
+    no_meetings = simulate(
+        baseline(26, interrupts={"enabled": False}, status_calls={"enabled": False}), seed=5
+    )
+    assert rows(no_meetings, event="preempt").empty
 
 
 def test_triage_screens_pings() -> None:

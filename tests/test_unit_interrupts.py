@@ -420,3 +420,11 @@ def test_interrupts_waiting_longer_than_the_patience_are_triaged() -> None:
 def test_patience_is_a_documented_default_and_can_be_switched_off() -> None:
     assert Interrupts().patience_days == 2
     assert Interrupts(patience_days=None).patience_days is None
+
+
+@pytest.mark.parametrize("kind", sorted(SCHEDULED))
+def test_with_interrupts_off_meetings_still_happen_at_their_time(kind: str) -> None:
+    rig = build(enabled=False)
+    item = rig.item(kind)
+    rig.mech.send(item)
+    assert [i for _, i in rig.lead.interrupted] == [item] and rig.lead.assigned == []

@@ -229,3 +229,16 @@ def test_a_disabled_log_keeps_no_rows_but_the_ledger_still_counts() -> None:
     ledger.drop(b, "churned")
     assert (ledger.created, ledger.done, ledger.dropped_reasons) == (2, 1, {"churned": 1})
     assert len(log.times) == len(log.keys) == len(log.item_customer) == 0
+
+
+def test_an_item_put_down_after_its_customer_churned_is_dropped() -> None:
+    """A customer who leaves takes their open work with them; the item someone was
+    working on goes too, when it is put down (preempted, or handed on for review)."""
+    env, _, ledger = make_ledger()
+    gone, stays = Customer(0, 0.0, 75.0), Customer(1, 0.0, 75.0)
+    gone.state, stays.state = "churned", "live"
+    a, b = ledger.new("task", gone, 1.0), ledger.new("task", stays, 1.0)
+    a.state = b.state = "active"
+    assert ledger.drop_if_customer_left(a) and a.state == "dropped"
+    assert not ledger.drop_if_customer_left(b) and b.state == "active"
+    assert ledger.dropped_reasons == {"churned": 1}

@@ -309,8 +309,9 @@ class LeadEngineer:
                 worked = (env.now - t0) * speed * eff
                 item.remaining = max(0.0, item.remaining - worked)
                 item.state = "waiting"
-                backlog.put_back(item)
                 log.add(now, item.id, item.kind, "preempt", "lead")
+                if not ledger.drop_if_customer_left(item):
+                    backlog.put_back(item)
 
     def _uninterrupted(
         self, item: Item | None, activity: str, hours: float

@@ -102,6 +102,16 @@ class Ledger:
         self.dropped_reasons[reason] = self.dropped_reasons.get(reason, 0) + 1
         self.log.add(self.env.now, item.id, item.kind, "dropped", reason)
 
+    def drop_if_customer_left(self, item: Item) -> bool:
+        """An item whose customer churned while it was in someone's hands: when that
+        person puts it down (preempted, or handed on for review), it is dropped too."""
+        cust = item.customer
+        if cust is None or cust.state != "churned":
+            return False
+        item.state = "waiting"
+        self.drop(item, "churned")
+        return True
+
     def conservation(self, active: int, forgotten: int) -> dict[str, int]:
         """Items by state: ``arrived`` = waiting + active + forgotten + done + dropped.
 

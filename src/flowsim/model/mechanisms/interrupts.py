@@ -39,7 +39,8 @@ class Interrupts(Section):
     enabled: bool = Field(
         True,
         description="Off switch for preemption: false puts urgent work, pings and escalations "
-        "in the lead's backlog (at the front) instead of interrupting him.",
+        "in the lead's backlog (at the front) instead of interrupting him; meetings (calls, "
+        "mentoring, platform blocks) still happen at their time.",
     )
     resume_cost_hours: float = Field(
         0.25,
@@ -180,6 +181,9 @@ class InterruptsMechanism(Mechanism):
         }
 
     def _to_backlog(self, item: Item) -> None:
+        if item.kind in SCHEDULED:  # meetings still happen at their time
+            self.lead.interrupt(item)
+            return
         item.urgent = True
         self.lead.assign(item)
 

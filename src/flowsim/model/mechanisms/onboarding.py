@@ -189,7 +189,10 @@ class OnboardingMechanism(Mechanism):
 
     # ---------------------------------------------------------------- specs and reviews
     def finished(self, item: Item, actor: str) -> None:
-        """A developer has done a task or ask: it waits for the lead's review."""
+        """A developer has done a task or ask: it waits for the lead's review (unless its
+        customer left meanwhile)."""
+        if self.ledger.drop_if_customer_left(item):
+            return
         if item.kind == "task" or item.kind == "ask":
             self._request_review(item)
         else:
