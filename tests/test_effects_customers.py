@@ -79,6 +79,26 @@ def test_red_multiplier_raises_churn() -> None:
     assert_above(churned[1], churned[0], "customers churned")
 
 
+def test_customers_give_up_onboardings_that_never_finish() -> None:
+    """Churn: a customer still onboarding ``onboarding_gives_up_weeks`` after its start
+    walks away.
+
+    Claim: with a patience of 13 weeks rather than none, fewer customers are still
+    onboarding at the end and less work is open.  The story's company over 40 weeks:
+    it starts every signed customer at once and finishes almost none, so onboardings
+    pile up unless customers give up; the hazard is off, so nothing else churns them.
+    """
+    patient = baseline(40, churn={"monthly_hazard": 0.0, "onboarding_gives_up_weeks": None})
+    giving_up = baseline(40, churn={"monthly_hazard": 0.0, "onboarding_gives_up_weeks": 13})
+    pairs = paired_runs(patient, giving_up, root=126)
+    onboarding = values(pairs, lambda r: r.summary["onboarding_at_horizon"])
+    assert_above(onboarding[0], onboarding[1], "customers still onboarding at the end")
+    open_work = values(pairs, lambda r: r.timeseries["open_items"].iloc[-1])
+    assert_above(open_work[0], open_work[1], "open work items at the end")
+    gave_up = values(pairs, lambda r: r.summary["gave_up_onboarding"])
+    assert (gave_up[0] == 0).all() and (gave_up[1] > 0).all()
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_red_long_enough_makes_churn_certain(seed: int) -> None:
     """Churn: when the red hazard reaches 1 a month (``monthly_hazard x red_multiplier``),

@@ -120,7 +120,7 @@ scenarios:
 
 
 @pytest.fixture(scope="module")
-def mixed_report(tmp_path_factory) -> tuple[str, dict]:
+def mixed_report(tmp_path_factory) -> tuple[str, dict, Path]:
     """The report of a study whose ``overloaded`` scenario does not settle (every
     mechanism off, the lead asked for 1.5 times his week) and whose ``light`` one does."""
     root = tmp_path_factory.mktemp("mixed")
@@ -133,7 +133,8 @@ def mixed_report(tmp_path_factory) -> tuple[str, dict]:
     assert study.report is not None
     by = study.per_rep.groupby("scenario")["unstable"]
     assert by.min()["overloaded"] == 1 and by.max()["light"] == 0, "the premise"
-    return study.report.read_text(encoding="utf-8"), read_study(study.folder).manifest
+    page = study.report.read_text(encoding="utf-8")
+    return page, read_study(study.folder).manifest, study.folder
 
 
 def section(page: str, start: str, end: str) -> str:
@@ -152,7 +153,7 @@ def rows(html_table: str) -> dict[str, str]:
 def test_report_marks_only_the_unstable_scenario(mixed_report):
     """In each metric's table ``overloaded`` carries ⚠, and † on its steady-state mean
     only, with one footnote; ``light`` carries neither."""
-    page, _ = mixed_report
+    page = mixed_report[0]
     results = section(page, '<h2 id="table">', '<h2 id="stability">')
     closed = rows(section(results, "tickets_closed_per_week</code>", "</table>"))
     waits = rows(section(results, "ticket_resolution_mean_days</code>", "</table>"))
@@ -167,7 +168,7 @@ def test_report_marks_only_the_unstable_scenario(mixed_report):
 def test_report_has_a_stability_section_and_the_warmup(mixed_report):
     """The Stability section gives each scenario's unstable replications, share and
     open-work trend with its CI; the Warm-up line is the check the manifest records."""
-    page, manifest = mixed_report
+    page, manifest, _ = mixed_report
     assert '<a href="#stability">Stability</a>' in page
     stability = section(page, '<h2 id="stability">Stability</h2>', '<h2 id="charts">')
     table = rows(section(stability, "<table>", "</table>"))
@@ -183,3 +184,44 @@ def test_report_has_a_stability_section_and_the_warmup(mixed_report):
     assert (warning is not None) == (manifest["warmup_check"]["mser5_weeks"] > 4)
     if warning:
         assert f'<p class="warn">{html.escape(warning)}.</p>' in warmup
+
+
+def test_report_markdown_prints_the_study_table(mixed_report):
+    """``--markdown`` prints a row per scenario with each metric's mean and CI, marks
+    the unstable scenario, and lists the metrics a bad ``--metric`` could have been."""
+    folder = mixed_report[2]
+    result = CliRunner().invoke(main, ["report", str(folder), "--markdown"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "| scenario | tickets_closed_per_week | ticket_resolution_mean_days |"
+    light = next(ln for ln in lines if ln.startswith("| `light` |"))
+    heavy = next(ln for ln in lines if ln.startswith("| `overloaded` \u26a0 |"))
+    cell = r" [\d.]+ \[[\d.]+, [\d.]+\] "
+    assert re.fullmatch(rf"\| `light` \|{cell}\|{cell}\|", light)
+    assert "\u2020" in heavy.split("|")[3] and "\u2020" not in heavy.split("|")[2]
+    assert not (folder / "report.md").exists()
+    one = CliRunner().invoke(main, ["report", str(folder), "--markdown", "--metric", "churned"])
+    assert one.exit_code == 0 and one.output.splitlines()[0] == "| scenario | churned |"
+    bad = CliRunner().invoke(main, ["report", str(folder), "--markdown", "--metric", "nope"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+    assert "--metric: nope not in this study; expected one of " in bad.output
+    assert "tickets_closed_per_week" in bad.output
+
+
+def test_report_markdown_vs_prints_paired_differences(mixed_report):
+    """``--vs`` gives each other scenario minus the named one, paired by replication:
+    here the overloaded scenario closes more tickets a week than the light one, by a
+    difference whose interval sits above zero; an unknown scenario is bad input."""
+    folder = mixed_report[2]
+    args = ["report", str(folder), "--markdown", "--metric", "tickets_closed_per_week"]
+    result = CliRunner().invoke(main, [*args, "--vs", "light"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("paired difference from `light`")
+    assert not any(ln.startswith("| `light`") for ln in lines)
+    row = next(ln for ln in lines if ln.startswith("| `overloaded` |"))
+    diff, low, high = (float(x) for x in re.findall(r"[+-][\d.]+", row))
+    assert 0 < low <= diff <= high
+    bad = CliRunner().invoke(main, [*args, "--vs", "nope"])
+    assert bad.exit_code == 2 and "--vs: no scenario 'nope'" in bad.output
+    assert "light, overloaded" in bad.output

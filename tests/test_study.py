@@ -249,6 +249,4 @@ def test_mser_statistic_is_the_one_mser5_minimises() -> None:
     rng = np.random.default_rng(0)
     series = np.concatenate([np.linspace(0, 10, 50), 10 + rng.normal(0, 1, 400)])
     best = mser5(series)
-    assert all(
-        mser_statistic(series, best) <= mser_statistic(series, d) for d in range(0, 225, 5)
-    )
+    assert all(mser_statistic(series, best) <= mser_statistic(series, d) for d in range(0, 225, 5))

@@ -130,3 +130,37 @@ def test_a_scenario_is_marked_when_at_least_half_its_replications_are_unstable()
     assert not s(0).mostly_unstable and not s(1).mostly_unstable and s(1).any_unstable
     assert not s(14).mostly_unstable and s(15).mostly_unstable and s(30).mostly_unstable
     assert s(1, reps=1).mostly_unstable
+
+
+def test_markdown_table_has_a_cell_per_metric_with_its_ci_and_the_marks():
+    from flowsim.reporting.markdown import format_markdown_table
+
+    table = scenario_rows(
+        {
+            "light": {
+                "ticket_resolution_mean_days": 2.0,
+                "arr_at_horizon": 1_234_567.0,
+                "open_work_trend_per_week": 0.0,
+                "unstable": 0.0,
+            },
+            "heavy": {
+                "ticket_resolution_mean_days": 30.0,
+                "arr_at_horizon": 5_000.0,
+                "open_work_trend_per_week": 11.0,
+                "unstable": 1.0,
+            },
+        }
+    )
+    text = format_markdown_table(table, ["ticket_resolution_mean_days", "arr_at_horizon"])
+    lines = text.splitlines()
+    assert lines[0] == "| scenario | ticket_resolution_mean_days | arr_at_horizon |"
+    assert lines[1] == "|---|---|---|"
+    assert lines[2] == "| `light` | 2.00 [1.00, 3.00] | 1,235k [1,235k, 1,235k] |"
+    # Money under ten thousand stays whole; the steady-state mean of an unstable
+    # scenario carries the dagger, a count does not.
+    assert lines[3] == (
+        f"| `heavy` {UNSTABLE_MARK} | 30.0{HORIZON_MARK} [29.0, 31.0] | 5,000 [4,999, 5,001] |"
+    )
+    assert lines[5].startswith("unstable: 1 of 2 scenarios") and lines[5].endswith(":")
+    assert lines[6].startswith(f"- heavy {UNSTABLE_MARK}  3 of 3 replications unstable")
+    assert lines[-1].startswith(f"- {HORIZON_MARK} ")

@@ -23,7 +23,8 @@ What is pinned, and why:
   hooks run, ``churned_while`` records the stage; onboarding customers face churn only
   if ``onboarding_can_churn``;
 * the weekly pass recovers health before it weighs churn, customer by customer;
-* the churn metrics count churns inside the window.
+* the churn metrics count churns inside the window; the health metrics are the median
+  score and the share in red of the customers still active at the end.
 """
 
 from __future__ import annotations
@@ -362,11 +363,57 @@ def test_churn_metrics_count_churns_in_the_window() -> None:
     assert rig.churn.metrics(Window(10.0, 100.0)) == {
         "churned": 2,
         "churned_while_onboarding": 2,
+        "gave_up_onboarding": 0,
     }
     assert rig.churn.metrics(Window(0.0, 300.0)) == {
         "churned": 4,
         "churned_while_onboarding": 2,
+        "gave_up_onboarding": 0,
     }
+
+
+@pytest.mark.parametrize("gives_up", [10.0, None])
+def test_an_onboarding_customer_gives_up_after_its_patience(gives_up: float | None) -> None:
+    """With no hazard at all, a customer onboarding since t=0 leaves at the first weekly
+    check at or after ``onboarding_gives_up_weeks``, counted as giving up; a live one
+    and one whose onboarding started later stay.  Null: nobody gives up."""
+    rig = Rig(churn={"monthly_hazard": 0.0, "onboarding_gives_up_weeks": gives_up})
+    waiting, late, live = (rig.customer(s) for s in ("onboarding", "onboarding", "live"))
+    waiting.onboarding_at, late.onboarding_at = 0.0, 5 * WEEK
+    for week in range(1, 13):
+        rig.to(week * WEEK)
+        for cust in list(rig.customers.active.values()):
+            rig.churn.week_of(cust)
+        if gives_up is not None and week < 10:
+            assert waiting.state == "onboarding"
+    assert late.state == "onboarding" and live.state == "live"
+    if gives_up is None:
+        assert waiting.state == "onboarding" and rig.churned == []
+        assert rig.churn.metrics(Window(0.0, 12 * WEEK))["gave_up_onboarding"] == 0
+    else:
+        assert waiting.state == "churned" and waiting.churned_while == "onboarding"
+        assert waiting.left_at == 10 * WEEK and rig.churned == [waiting.id]
+        m = rig.churn.metrics(Window(0.0, 12 * WEEK))
+        assert m["gave_up_onboarding"] == 1 and m["churned_while_onboarding"] == 1
+
+
+def test_health_metrics_are_the_median_and_red_share_of_active_customers() -> None:
+    """Scores 10 (red), 50 (yellow), 90 (green) and a churned customer at 0 who no longer
+    counts: median 50, one red in three."""
+    rig = Rig()
+    for score in (10.0, 50.0, 90.0):
+        rig.customer("live", health=score)
+    gone = rig.customer("live", health=0.0)
+    rig.churn.churn(gone)
+    m = rig.health.metrics(Window(0.0, 1.0))
+    assert m == {"health_median_at_horizon": 50.0, "red_share_at_horizon": pytest.approx(1 / 3)}
+    # Onboarding customers are active too; with health off, or nobody, there is no score.
+    rig.customer("onboarding", health=20.0)
+    assert rig.health.metrics(Window(0.0, 1.0))["health_median_at_horizon"] == 35.0
+    off = Rig(health={"enabled": False})
+    off.customer("live")
+    assert all(math.isnan(v) for v in off.health.metrics(Window(0.0, 1.0)).values())
+    assert all(math.isnan(v) for v in Rig().health.metrics(Window(0.0, 1.0)).values())
 
 
 # ---------------------------------------------------------------- the weekly pass

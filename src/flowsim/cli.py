@@ -489,10 +489,23 @@ def _adhoc_study(
     metavar="FILE.html",
     help="Where to write the report (default: RESULTS_DIR/report.html).",
 )
-def report_command(folder: str, out: str | None) -> None:
+@click.option("--markdown", is_flag=True, help="Print the study's table in Markdown instead.")
+@click.option("--metric", "metrics", multiple=True, help="With --markdown: a metric to show.")
+@click.option("--vs", default=None, help="With --markdown: paired differences from this scenario.")
+def report_command(
+    folder: str, out: str | None, markdown: bool, metrics: tuple[str, ...], vs: str | None
+) -> None:
     """Write a study's HTML report (charts embedded) and its charts as PNG files."""
     if not (Path(folder) / "manifest.json").is_file():
         fail(f"{folder} is not a flowsim results folder (no manifest.json)")
+    if markdown:
+        from flowsim.reporting.markdown import study_markdown
+
+        try:
+            click.echo(study_markdown(folder, list(metrics), vs))
+        except (OSError, ValueError) as exc:
+            fail(str(exc))
+        return
     from flowsim.reporting.html import write_report  # matplotlib: only when needed
 
     try:

@@ -80,8 +80,15 @@ METRICS: dict[str, Quantity] = {
     "defects": Quantity("defects raised as new tickets", "tickets"),
     "churned": Quantity("customers who left in the window", "customers"),
     "churned_while_onboarding": Quantity("of which still onboarding", "customers"),
+    "gave_up_onboarding": Quantity(
+        "of which gave up, onboarding too long without going live", "customers"
+    ),
     "lost_deals": Quantity("signed customers lost waiting to start", "customers"),
     "live_customers_at_horizon": Quantity("live customers at the end", "customers"),
+    "health_median_at_horizon": Quantity(
+        "median health score of active customers at the end (0-100)", "score"
+    ),
+    "red_share_at_horizon": Quantity("share of active customers in red health at the end", "share"),
     "onboarding_at_horizon": Quantity("customers still onboarding at the end", "customers"),
     "arr_at_horizon": Quantity("annual recurring revenue at the end", "currency/year"),
     "cumulative_revenue": Quantity("revenue earned in the window", "currency"),

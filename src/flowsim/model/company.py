@@ -337,7 +337,6 @@ class Company:
         self.lead.end_segment()
         self.team.split_segments()
 
-
     def _stability(self) -> dict[str, float]:
         """Whether the run settled: the trend of its open work over the window."""
         days = np.asarray(self.samples.column("day"))
@@ -369,6 +368,7 @@ class Company:
         m |= self.promises.metrics(w)
         m |= self.forgetting.metrics(w)
         m |= self.quality.metrics(w)
+        m |= self.health.metrics(w)
         m |= self.churn.metrics(w)
         m |= self.sales.metrics(w)
         m |= self.interrupts.metrics(w)

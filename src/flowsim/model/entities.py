@@ -55,7 +55,6 @@ class Item:
     queued_at = 0.0  # when it joined the lead's interrupt queue
     interrupting = False  # waiting in the lead's interrupt queue
 
-
     def __init__(
         self,
         id: int,

@@ -66,6 +66,8 @@ SECTIONS: dict[str, list[str]] = {
     "Customers and revenue": [
         "churned",
         "live_customers_at_horizon",
+        "health_median_at_horizon",
+        "red_share_at_horizon",
         "arr_at_horizon",
         "cumulative_revenue",
         "net_revenue_retention",

@@ -4,6 +4,7 @@ drifts back each week, and long spells in red raise the churn hazard."""
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable
 
 import simpy
@@ -61,6 +62,14 @@ class Churn(Section):
     red_multiplier: float = Field(2, ge=1, description="Hazard multiplier after red_weeks in red.")
     onboarding_can_churn: bool = Field(
         True, description="Whether customers still onboarding can walk away too."
+    )
+    onboarding_gives_up_weeks: float | None = Field(
+        52,
+        gt=0,
+        description="Weeks after its onboarding started after which a customer still not live "
+        "walks away (counted as churned while onboarding). Null: it waits for ever. "
+        "Assumption: B2B contracts run a year, and a customer with nothing live by its first "
+        "renewal does not renew.",
     )
 
 
@@ -130,6 +139,18 @@ class HealthMechanism(Mechanism):
         if cust is not None and cust.active:
             self.change(cust, -self.config.ticket_late)
 
+    def metrics(self, window: Window) -> dict[str, float]:
+        """Health of the active customers at the end of the run (NaN with health off,
+        or with nobody left)."""
+        scores = [c.health for c in self.customers.active.values()]
+        if not self.config.enabled or not scores:
+            return {"health_median_at_horizon": math.nan, "red_share_at_horizon": math.nan}
+        red = sum(1 for h in scores if self.config.band(h) == "red")
+        return {
+            "health_median_at_horizon": float(statistics.median(scores)),
+            "red_share_at_horizon": red / len(scores),
+        }
+
     def recover(self, cust: Customer) -> None:
         """A week's drift back towards the initial score."""
         gap = self.config.initial - cust.health
@@ -163,6 +184,7 @@ class ChurnMechanism(Mechanism):
         self.ledger = ledger
         self.customers = customers
         self.churns = Table("customer", "time", "stage")
+        self.gave_up = Table("time")
         self.on_churn: list[Callable[[Customer], None]] = []
 
     @staticmethod
@@ -170,8 +192,18 @@ class ChurnMechanism(Mechanism):
         return config.enabled
 
     def week_of(self, cust: Customer) -> None:
-        """A week's hazard for ``cust``; it leaves when it passes its threshold."""
+        """A week's hazard for ``cust``; it leaves when it passes its threshold, or when
+        it has been onboarding for ``onboarding_gives_up_weeks`` without going live."""
         c = self.config
+        if (
+            cust.state == "onboarding"
+            and c.onboarding_gives_up_weeks is not None
+            and cust.onboarding_at is not None
+            and self.env.now - cust.onboarding_at >= c.onboarding_gives_up_weeks * self.cal.week
+        ):
+            self.gave_up.append((self.env.now,))
+            self.churn(cust)
+            return
         if not (cust.state == "live" or c.onboarding_can_churn):
             return
         week = self.cal.week
@@ -208,6 +240,7 @@ class ChurnMechanism(Mechanism):
         return {
             "churned": len(stages),
             "churned_while_onboarding": sum(1 for s in stages if s == "onboarding"),
+            "gave_up_onboarding": sum(1 for (t,) in self.gave_up.rows if t in window),
         }
 
 

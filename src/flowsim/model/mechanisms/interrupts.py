@@ -197,9 +197,7 @@ class InterruptsMechanism(Mechanism):
         if not self.team.has_support:
             self.lead.interrupt(item)
             return
-        triage = self.ledger.new(
-            "triage", item.customer, self.config.triage_hours, "", item.origin
-        )
+        triage = self.ledger.new("triage", item.customer, self.config.triage_hours, "", item.origin)
         triage.parent = item
         self.team.triage_queue.put(triage, RANK_TICKET)
 

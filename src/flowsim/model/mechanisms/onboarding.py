@@ -130,9 +130,7 @@ class OnboardingMechanism(Mechanism):
     def release(self, cust: Customer) -> None:
         """Release pending tasks while fewer than ``parallel_tasks`` are open."""
         limit = self.config.parallel_tasks
-        while cust.pending_tasks and (
-            limit is None or cust.open_tasks < limit
-        ):
+        while cust.pending_tasks and (limit is None or cust.open_tasks < limit):
             effort, lead_u, rework_u = cust.pending_tasks.pop(0)
             task = self.ledger.new("task", cust, effort, "", cust.onboarding_at)
             task.lead_u = lead_u
@@ -247,11 +245,7 @@ class OnboardingMechanism(Mechanism):
     def _closed(self, item: Item) -> None:
         """A task or ask leaves its customer's open work."""
         cust = item.customer
-        if (
-            cust is not None
-            and cust.work.pop(item.id, None) is not None
-            and item.kind == "task"
-        ):
+        if cust is not None and cust.work.pop(item.id, None) is not None and item.kind == "task":
             cust.open_tasks -= 1
 
     def _gate(self, task: Item, gate: Item) -> None:

@@ -90,8 +90,6 @@ class PlatformMechanism(Mechanism):
             return max(config.lead_share_floor, base - steps * config.lead_share_cut)
 
         effects.onboarding_lead_share = cut(effects.base_onboarding_lead_share)
-        effects.ticket_lead_share = {
-            c: cut(s) for c, s in effects.base_ticket_lead_shares.items()
-        }
+        effects.ticket_lead_share = {c: cut(s) for c, s in effects.base_ticket_lead_shares.items()}
         effects.overhead_mult = max(config.overhead_floor, (1 - config.overhead_cut) ** steps)
         effects.defect_mult = (1 - config.defect_cut) ** steps

@@ -104,9 +104,7 @@ class PromisesMechanism(Mechanism):
         self.log = log
         self.backlog = backlog
         self.send = send
-        self.escalation_effort = config.escalation_effort.sampler(
-            streams.get(Source.ESCALATIONS)
-        )
+        self.escalation_effort = config.escalation_effort.sampler(streams.get(Source.ESCALATIONS))
         self.due: list[tuple[float, int, Item]] = []  # heap of (due, item id, item)
         self.open: dict[int, list[Any]] = {}  # item id -> its record
         self.records = Table("made", "due", "outcome", "resolved")
