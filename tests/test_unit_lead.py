@@ -137,6 +137,8 @@ def test_an_interrupt_preempts_then_he_pays_the_resume_cost_once() -> None:
     assert bench.starts() == [(0, 0.0), (1, 2.0), (2, 3.0), (0, 4.0)]
     df = bench.log.frame(8.0)
     assert df[df["event"] == "preempt"][["entity", "time"]].values.tolist() == [[0, 2.0]]
+    # Put down at 2: what a stale ticket is judged from (untouched since then).
+    assert task.untouched_since == 2.0 and pings[0].untouched_since == 0.0
     assert bench.hours() == pytest.approx(
         {"onboarding": 10.0, "tickets": 1.5, "switching": 0.5, "idle": 8.0}
     )

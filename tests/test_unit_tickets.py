@@ -411,45 +411,56 @@ def test_the_off_switch() -> None:
 
 
 # ---------------------------------------------------------------- stale tickets
-def test_a_ticket_nobody_starts_is_closed_as_stale_after_the_set_days() -> None:
-    """``abandon_after_days``: a ticket still waiting, never started, that many working days
-    after it arrived is dropped as abandoned (counted, its customer told as of a late
-    ticket); one in someone's hands, or resolved, is not."""
+def test_a_ticket_nobody_works_on_is_closed_as_stale_after_the_set_days() -> None:
+    """``abandon_after_days``: a ticket still waiting that many working days after it
+    arrived is dropped as abandoned (counted, its customer told as of a late ticket);
+    one the lead put down unfinished on day 1 is judged from then; one in someone's
+    hands, or resolved, is not."""
     rig = build()
     rig.mech.config = rig.mech.config.model_copy(update={"abandon_after_days": 2})
     told: list[Item] = []
     rig.mech.on_abandoned.append(told.append)
     cust = Customer(0, 0.0, 75.0)
     cust.state = "live"
-    stale, started, resolved = (rig.ledger.new("ticket", cust, 1.0, "normal") for _ in range(3))
-    for t in (stale, started, resolved):
+    stale, parked, in_hand, resolved = (
+        rig.ledger.new("ticket", cust, 1.0, "normal") for _ in range(4)
+    )
+    for t in (stale, parked, in_hand, resolved):
         rig.mech.route(t)
-    started.started = True
+    in_hand.state = "active"
     rig.ledger.complete(resolved, "lead")
     every(rig.env, CAL.day, [rig.mech.close_stale], first=True)
+    rig.env.run(until=1 * CAL.day)
+    parked.started, parked.untouched_since = True, rig.env.now  # the lead put it down
     rig.env.run(until=2 * CAL.day - 0.5)
     assert stale.state == "waiting"
     rig.env.run(until=3 * CAL.day - 0.5)
     assert stale.state == "dropped" and rig.ledger.dropped_reasons == {"abandoned": 1}
     assert told == [stale]
-    assert started.state == "waiting" and rig.mech.open == 1
-    assert rig.mech.metrics(Window(0.0, 3 * CAL.day))["tickets_abandoned"] == 1
+    assert parked.state == "waiting" and in_hand.state == "active" and rig.mech.open == 2
+    rig.env.run(until=4 * CAL.day - 0.5)
+    assert parked.state == "dropped" and told == [stale, parked]
+    assert in_hand.state == "active" and rig.mech.open == 1
+    assert rig.mech.metrics(Window(0.0, 2.5 * CAL.day))["tickets_abandoned"] == 1
+    assert rig.mech.metrics(Window(0.0, 4 * CAL.day))["tickets_abandoned"] == 2
 
 
-def test_a_forgotten_ticket_is_judged_again_from_when_it_resurfaces() -> None:
+def test_a_forgotten_ticket_goes_stale_too_and_resurfacing_is_not_work() -> None:
+    """Forgotten, or forgotten and resurfaced, a ticket nobody works on goes stale on
+    time: resurfacing does not restart the clock (else a ticket forgotten every few
+    weeks would stay open for ever)."""
     rig = build()
     rig.mech.config = rig.mech.config.model_copy(update={"abandon_after_days": 2})
-    t = rig.ledger.new("ticket", None, 1.0, "normal")
-    rig.mech.route(t)
+    lost, back = (rig.ledger.new("ticket", None, 1.0, "normal") for _ in range(2))
+    for t in (lost, back):
+        rig.mech.route(t)
     every(rig.env, CAL.day, [rig.mech.close_stale], first=True)
-    t.state = "forgotten"
-    rig.env.run(until=3 * CAL.day)  # went stale while forgotten: not closed
-    t.state = "waiting"
-    rig.mech.watch(t)  # resurfaced now
-    rig.env.run(until=4.5 * CAL.day)
-    assert t.state == "waiting"
-    rig.env.run(until=5.5 * CAL.day)
-    assert t.state == "dropped"
+    lost.state = back.state = "forgotten"
+    rig.env.run(until=1.5 * CAL.day)
+    back.state = "waiting"  # resurfaced
+    rig.env.run(until=2 * CAL.day + 0.5)
+    assert lost.state == "dropped" and back.state == "dropped"
+    assert rig.ledger.dropped_reasons == {"abandoned": 2}
 
 
 def test_tickets_wait_for_ever_when_abandoning_is_off() -> None:

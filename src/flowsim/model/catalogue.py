@@ -86,7 +86,7 @@ METRICS: dict[str, Quantity] = {
     "lost_deals": Quantity("signed customers lost waiting to start", "customers"),
     "live_customers_at_horizon": Quantity("live customers at the end", "customers"),
     "health_median_at_horizon": Quantity(
-        "median health score of active customers at the end (0-100)", "score"
+        "median health (0-100) of active customers at the end", "score"
     ),
     "red_share_at_horizon": Quantity("share of active customers in red health at the end", "share"),
     "onboarding_at_horizon": Quantity("customers still onboarding at the end", "customers"),

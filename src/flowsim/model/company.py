@@ -225,7 +225,6 @@ class Company:
             self.daily.append(self.interrupts.triage_waiting)
         if tickets.switched_on(p.tickets) and tickets.abandoning:
             self.daily.append(tickets.close_stale)
-            self.forgetting.on_resurfaced.append(tickets.watch)
         if p.lead.prioritisation.policy == "top_n":
             self.daily.append(lead.backlog.make_daily_list)
             if self.forgetting.switched_on(p.forgetting):

@@ -53,6 +53,9 @@ class Item:
     added = -1  # when it was added to the lead's backlog (a counter)
     broken_promises = 0  # promises on it broken so far
     queued_at = 0.0  # when it joined the lead's interrupt queue
+    # Since when nobody has worked on it: set as a ticket arrives or resurfaces, and as
+    # the lead puts an item down unfinished.
+    untouched_since = 0.0
     interrupting = False  # waiting in the lead's interrupt queue
 
     def __init__(

@@ -309,6 +309,7 @@ class LeadEngineer:
                 worked = (env.now - t0) * speed * eff
                 item.remaining = max(0.0, item.remaining - worked)
                 item.state = "waiting"
+                item.untouched_since = now
                 log.add(now, item.id, item.kind, "preempt", "lead")
                 if not ledger.drop_if_customer_left(item):
                     backlog.put_back(item)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
@@ -60,10 +60,11 @@ class Tickets(Section):
     abandon_after_days: float | None = Field(
         40,
         gt=0,
-        description="Working days after which a ticket nobody has started is closed as stale "
-        "(dropped as abandoned, counted, and as late for the customer's health). Null: tickets "
-        "wait for ever. Assumption: support desks close what has sat untouched for about two "
-        "months; the customer has found a workaround or given up.",
+        description="Working days after which a waiting ticket nobody has worked on (since it "
+        "arrived, resurfaced or was last put down unfinished) is closed as stale (dropped as "
+        "abandoned, counted, and as late for the customer's health). Null: tickets wait for "
+        "ever. Assumption: support desks close what has sat untouched for about two months; "
+        "the customer has found a workaround or given up.",
     )
 
     @model_validator(mode="after")
@@ -114,7 +115,9 @@ class TicketsMechanism(Mechanism):
         self.open_since: dict[int, float] = {}  # open ticket -> when it arrived
         # (when it goes stale, ticket), in that order, for the daily sweep of stale
         # tickets (done ones are skipped when they reach the front).
-        self.stale_at: deque[tuple[float, Item]] = deque()
+        # (when it goes stale, ticket id, ticket): a heap, since a ticket put down
+        # unfinished is looked at again from then.
+        self.stale_at: list[tuple[float, int, Item]] = []
         self.abandoned = Table("time")
         self.on_abandoned: list[Callable[[Item], None]] = []
         # One record per resolved ticket: its class (an index into the class names),
@@ -197,22 +200,30 @@ class TicketsMechanism(Mechanism):
         return self.config.abandon_after_days is not None
 
     def watch(self, t: Item) -> None:
-        """From now, ``t`` goes stale if nobody starts it within ``abandon_after_days``
-        (a new ticket, or a forgotten one that has resurfaced)."""
+        """From now, new ticket ``t`` goes stale if nobody works on it within
+        ``abandon_after_days``."""
+        t.untouched_since = self.env.now
+        self._look_again(t)
+
+    def _look_again(self, t: Item) -> None:
         assert self.config.abandon_after_days is not None
-        if t.kind == "ticket":
-            self.stale_at.append((self.env.now + self.config.abandon_after_days * self.cal.day, t))
+        deadline = t.untouched_since + self.config.abandon_after_days * self.cal.day
+        heapq.heappush(self.stale_at, (deadline, t.id, t))
 
     def close_stale(self) -> None:
-        """Each morning: tickets nobody has started since they arrived (or resurfaced)
-        ``abandon_after_days`` ago are closed as stale (dropped, abandoned).  A forgotten
-        one is judged again when it resurfaces."""
+        """Each morning: tickets nobody has worked on for ``abandon_after_days`` (since
+        they arrived or were last put down unfinished), waiting or forgotten, are closed
+        as stale (dropped, abandoned).  Resurfacing is not work: a ticket forgotten and
+        resurfaced again and again still goes stale."""
         now = self.env.now
-        queue = self.stale_at
-        while queue and queue[0][0] <= now:
-            _, t = queue.popleft()
-            if t.state != "waiting" or t.started:
-                continue  # resolved, dropped, forgotten or in someone's hands
+        heap = self.stale_at
+        while heap and heap[0][0] <= now:
+            deadline, _, t = heapq.heappop(heap)
+            if t.state not in ("waiting", "forgotten"):
+                continue  # resolved, dropped, or in someone's hands
+            if t.untouched_since + self.config.abandon_after_days * self.cal.day > deadline:  # type: ignore[operator]
+                self._look_again(t)  # worked on since
+                continue
             self.abandoned.append((now,))
             for hook in self.on_abandoned:
                 hook(t)
