@@ -96,6 +96,7 @@ MM1_OVERRIDES: dict[str, Any] = {
     },
     "tickets": {
         "per_customer_per_week": ARRIVAL_RATE * HOURS_PER_WEEK,
+        "abandon_after_days": None,  # no reneging in M/M/1
         "classes": {
             "normal": {
                 "share": 1.0,

@@ -46,6 +46,7 @@ _REDUCED: dict[str, Any] = {
     "tickets": {
         "enabled": True,
         "per_customer_per_week": 20,
+        "abandon_after_days": None,
         "classes": {
             "normal": {
                 "share": 1.0,

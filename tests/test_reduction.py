@@ -82,8 +82,9 @@ def test_a_mechanism_that_shapes_the_queue_stops_the_reduction(mechanism: type) 
         {"tickets": {"classes": {"normal": {"effort": {"kind": "constant", "value": 1}}}}},
         {"tickets": {"classes": {"normal": {"lead_share": 0.5}}}},
         {"tickets": {"per_customer_per_week": 60}},  # rho > 1: no steady state
+        {"tickets": {"abandon_after_days": 40}},  # stale tickets closed: reneging
     ],
-    ids=["team", "not_fifo", "not_exponential", "not_all_lead", "unstable"],
+    ids=["team", "not_fifo", "not_exponential", "not_all_lead", "unstable", "reneging"],
 )
 def test_what_else_stops_the_reduction(overrides: dict[str, Any]) -> None:
     assert mm1_time_in_system_days(reduced_params(overrides)) is None

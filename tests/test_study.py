@@ -209,7 +209,8 @@ def test_default_folder_is_named_after_the_study(tmp_path):
             "warm-up: 13 weeks in the reference (fixed; 4 to 13 weeks across scenarios); "
             "MSER-5 on the reference's open work suggests 52 weeks",
             "warning: MSER-5 suggests more than the 13 weeks used, but the reference's open "
-            "work never settles",
+            "work is still growing in this window: a longer horizon may show whether it "
+            "settles",
         ),
     ],
     ids=["shorter", "longer", "unstable-reference"],

@@ -80,9 +80,11 @@ class Rig:
             self.env.run(until=t)
 
     def work(self, effort: float = 4.0, kind: str = "task") -> Item:
-        """A new open onboarding item of the customer, as the onboarding mechanism makes it."""
+        """A new open onboarding item of the customer, as the onboarding mechanism makes it
+        (and tells this mechanism, through ``on_new_work``)."""
         item = self.ledger.new(kind, self.cust, effort)
         self.cust.work[item.id] = item
+        self.mech.new_work(item)
         return item
 
     def events(self) -> list[tuple[float, int, str]]:
@@ -431,3 +433,31 @@ def test_a_promise_broken_twice_is_made_no_more_and_becomes_one_escalation() -> 
     assert esc.kind == "escalation" and item.broken_promises == 2 and item.due is None
     rig.mech.at_call(rig.cust, 1, 0.0)  # the customer accepts no more dates for it
     assert item.due is None and rig.mech.counts["made"] == 2
+
+
+def test_only_items_that_may_still_be_promised_wait_to_be_picked() -> None:
+    """``cust.unpromised`` holds each open item with no promise that may still get one,
+    in arrival order: an item leaves it when promised, comes back after a first break,
+    and is gone for good once it has escalated, or once it is done; so a call picks the
+    same items a scan of all the customer's open work would, without the scan."""
+    rig = Rig("end_of_today")
+    first, second, third = rig.work(), rig.work(), rig.work()
+
+    def waiting() -> list[int]:
+        return sorted(i for i, it in rig.cust.unpromised if it.id in rig.cust.work)
+
+    assert waiting() == [first.id, second.id, third.id]
+    rig.mech.at_call(rig.cust, 2, 0.0)
+    assert first.due is not None and second.due is not None and third.due is None
+    assert waiting() == [third.id]
+    rig.ledger.complete(second, "lead")  # done on time: kept
+    rig.to(8.0)
+    rig.mech.daily()  # first breaks once
+    assert waiting() == [first.id, third.id]
+    rig.mech.at_call(rig.cust, 1, 0.0)  # the oldest again
+    assert first.due is not None and third.due is None
+    rig.to(16.0)
+    rig.mech.daily()  # first breaks twice: it escalates and is never promised again
+    assert first.broken_promises == 2 and waiting() == [third.id]
+    rig.mech.at_call(rig.cust, 5, 0.0)
+    assert third.due is not None and first.due is None and rig.cust.unpromised == []

@@ -110,7 +110,8 @@ class WarmupCheck:
             # A growing series has no end of transient: MSER-5 cuts as much as it may.
             return (
                 f"warning: MSER-5 suggests more than the {used} used, but the reference's "
-                "open work never settles"
+                "open work is still growing in this window: a longer horizon may show "
+                "whether it settles"
             )
         return (
             f"warning: MSER-5 suggests more than the {used} used: the averages may still "

@@ -57,7 +57,7 @@ METRICS: dict[str, Quantity] = {
         "age of onboardings still open at the horizon, median", "days", steady=True
     ),
     "tickets_closed_per_week": Quantity("tickets resolved per week", "tickets/week"),
-    "tickets_abandoned": Quantity("tickets closed as stale, never started", "tickets"),
+    "tickets_abandoned": Quantity("tickets closed as stale, untouched too long", "tickets"),
     "tickets_open_at_horizon": Quantity("tickets not yet resolved at the end", "tickets"),
     "ticket_open_age_p50_days": Quantity(
         "age of tickets still open at the end, median", "days", steady=True

@@ -193,6 +193,7 @@ class Company:
         if promises_on:
             ledger.before_done.append(promises.on_done)
             onboarding.on_work_done.append(promises.lead_time)
+            onboarding.on_new_work.append(promises.new_work)
         if quality_on:
             onboarding.on_work_done.append(self.quality.maybe_defect)
         if onboarding.reviews_on:

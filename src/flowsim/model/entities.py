@@ -100,6 +100,7 @@ class Customer:
         "churn_threshold",
         "open_items",
         "work",
+        "unpromised",
         "pending_tasks",
         "unfinished",
         "open_tasks",
@@ -120,6 +121,9 @@ class Customer:
         self.churn_threshold = float("inf")
         self.open_items: dict[int, Item] = {}
         self.work: dict[int, Item] = {}  # open onboarding tasks and asks, in arrival order
+        # Of those, the ones that may still be promised, as a heap by id (arrival order),
+        # kept by the commitments mechanism when it is on; done ones are skipped lazily.
+        self.unpromised: list[tuple[int, Item]] = []
         self.pending_tasks: list[tuple[float, float, list[float]]] = []
         self.unfinished = 0  # tasks and asks of the project not yet done
         self.open_tasks = 0  # released tasks not yet done

@@ -23,8 +23,9 @@ def mm1_time_in_system_days(params: Params) -> float | None:
 
     ``None`` when the config does not reduce to M/M/1: some mechanism that shapes the
     lead's ticket queue is switched on, somebody besides the lead works, he does not
-    serve first come first served, tickets are off or come in several classes or with
-    non-exponential effort or not all need him; or when the queue is unstable.  Then
+    serve first come first served, tickets are off, are closed as stale (reneging), or
+    come in several classes or with non-exponential effort or not all need him; or when
+    the queue is unstable.  Then
     W = 1/(mu - lambda), with lambda the ticket rate of the live customers and mu his
     capacity over the mean effort.
     """
@@ -35,6 +36,7 @@ def mm1_time_in_system_days(params: Params) -> float | None:
         or team > 0
         or p.lead.prioritisation.policy != "fifo"
         or not p.tickets.enabled
+        or p.tickets.abandon_after_days is not None
         or len(p.tickets.classes) != 1
     ):
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -27,16 +28,29 @@ def _compact(value: float, unit: str) -> str:
     return format_value(value, unit)
 
 
+def _header(metrics: list[str]) -> list[str]:
+    return ["| scenario | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
+
+
+def _cell(
+    row: pd.Series, value: str, unit: str, fmt: Callable[[float, str], str], mark: str = ""
+) -> str:
+    """``row[value]`` and its 95% interval, ``3.1 [2.9, 3.3]`` (no interval without one)."""
+    ci = ""
+    if row["n"] >= 2 and not math.isnan(row["half_width"]):
+        ci = f" [{fmt(row['ci_low'], unit)}, {fmt(row['ci_high'], unit)}]"
+    return f"{fmt(row[value], unit)}{mark}{ci}"
+
+
 def format_markdown_table(scenarios: pd.DataFrame, metrics: list[str]) -> str:
     """A study's scenario table in Markdown: a row per scenario, a column per metric,
     each cell ``mean [low, high]`` (95% CI), with the same marks and stability block
     as :func:`format_experiment_table` (the block as a list under the table)."""
-    names = list(dict.fromkeys(scenarios["scenario"]))
     settled = scenario_stability(scenarios)
     by = scenarios.set_index(["scenario", "metric"])
-    lines = ["| scenario | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
+    lines = _header(metrics)
     marked = False
-    for name in names:
+    for name in dict.fromkeys(scenarios["scenario"]):
         s = settled.get(name)
         unstable = s is not None and s.mostly_unstable
         cells = [f"`{name}`" + (f" {UNSTABLE_MARK}" if unstable else "")]
@@ -45,13 +59,9 @@ def format_markdown_table(scenarios: pd.DataFrame, metrics: list[str]) -> str:
                 cells.append("")
                 continue
             row = by.loc[(name, metric)]
-            unit = describe_metric(metric)[1]
             mark = horizon_mark(metric, row["mean"], unstable)
             marked = marked or bool(mark)
-            ci = ""
-            if row["n"] >= 2 and not math.isnan(row["half_width"]):
-                ci = f" [{_compact(row['ci_low'], unit)}, {_compact(row['ci_high'], unit)}]"
-            cells.append(f"{_compact(row['mean'], unit)}{mark}{ci}")
+            cells.append(_cell(row, "mean", describe_metric(metric)[1], _compact, mark))
         lines.append("| " + " | ".join(cells) + " |")
     block = stability_block(settled, marked)
     if block:
@@ -75,21 +85,16 @@ def format_markdown_differences(
     lines = [
         f"paired difference from `{reference}` (scenario minus {reference}), mean [95% CI]:",
         "",
-        "| scenario | " + " | ".join(metrics) + " |",
-        "|---" * (len(metrics) + 1) + "|",
+        *_header(metrics),
     ]
     for name in dict.fromkeys(differences["scenario"]):
         cells = [f"`{name}`"]
         for metric in metrics:
-            if (name, metric) not in by.index:
+            if (name, metric) in by.index:
+                d = by.loc[(name, metric)]
+                cells.append(_cell(d, "diff", describe_metric(metric)[1], _signed))
+            else:
                 cells.append("")
-                continue
-            d = by.loc[(name, metric)]
-            unit = describe_metric(metric)[1]
-            ci = ""
-            if d["n"] >= 2 and not math.isnan(d["half_width"]):
-                ci = f" [{_signed(d['ci_low'], unit)}, {_signed(d['ci_high'], unit)}]"
-            cells.append(f"{_signed(d['diff'], unit)}{ci}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -58,8 +58,9 @@ class OnboardingMechanism(Mechanism):
     the project.  The customer goes live when every task and ask is done.
 
     Hooks, called in order: ``on_started`` when an onboarding with tasks starts
-    (status calls), ``on_work_done`` when a task or ask is done (forecasts, defects),
-    ``on_live`` when the customer goes live (health, tickets, pings, intake).
+    (status calls), ``on_new_work`` when a task is released or an ask added (promises),
+    ``on_work_done`` when a task or ask is done (forecasts, defects), ``on_live`` when
+    the customer goes live (health, tickets, pings, intake).
     """
 
     section = "onboarding"
@@ -95,6 +96,7 @@ class OnboardingMechanism(Mechanism):
         self.golives = Table("customer", "signed", "onboarding_at", "live_at")
         self.on_started: list[CustomerHook] = []
         self.on_work_done: list[Callable[[Item], None]] = []
+        self.on_new_work: list[Callable[[Item], None]] = []
         self.on_live: list[CustomerHook] = []
 
     @property
@@ -136,6 +138,8 @@ class OnboardingMechanism(Mechanism):
             task.lead_u = lead_u
             task.rework_u = rework_u
             cust.work[task.id] = task
+            for hook in self.on_new_work:
+                hook(task)
             cust.open_tasks += 1
             self.route(task)
 
@@ -145,6 +149,8 @@ class OnboardingMechanism(Mechanism):
         ask.lead_u = float(rng.random())
         ask.rework_u = rng.random(3).tolist()
         cust.work[ask.id] = ask
+        for hook in self.on_new_work:
+            hook(ask)
         cust.unfinished += 1
         self.route(ask)
 

@@ -128,13 +128,23 @@ class PromisesMechanism(Mechanism):
         return config.enabled and config.policy != "none"
 
     # ---------------------------------------------------------------- making promises
+    def new_work(self, item: Item) -> None:
+        """A new task or ask of an onboarding customer may be promised."""
+        assert item.customer is not None
+        heapq.heappush(item.customer.unpromised, (item.id, item))
+
     def at_call(self, cust: Customer, n_promises: int, mix_u: float) -> None:
         """Promise the customer's oldest open items that carry no promise yet (and on
-        which the customer has not given up on dates)."""
-        for item in cust.work.values():
-            if n_promises <= 0:
-                break
-            if item.due is None and item.broken_promises < self.escalate_after:
+        which the customer has not given up on dates).
+
+        They come from ``cust.unpromised``, not from a scan of all its open work: items
+        that have used up their promises stay open, and in a company that never
+        catches up a scan would cost ever more per call.
+        """
+        heap = cust.unpromised
+        while n_promises > 0 and heap:
+            _, item = heapq.heappop(heap)
+            if item.id in cust.work and item.due is None:
                 self._promise(item, mix_u)
                 n_promises -= 1
 
@@ -203,9 +213,12 @@ class PromisesMechanism(Mechanism):
             self._resolved(item, kept=False)
             self._press(item, urgent=True)
             item.broken_promises += 1
+            cust = item.customer
             if item.broken_promises == self.escalate_after:
                 # The customer stops accepting dates for it and escalates, once.
-                self.send(self.ledger.new("escalation", item.customer, self.escalation_effort()))
+                self.send(self.ledger.new("escalation", cust, self.escalation_effort()))
+            elif cust is not None and item.id in cust.work:
+                heapq.heappush(cust.unpromised, (item.id, item))  # it may be promised again
 
     def _resolved(self, item: Item, kept: bool) -> None:
         outcome = "kept" if kept else "broken"
