@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from flowsim.config import dump_yaml
 from flowsim.model import Params, Result, simulate
 
 HOURS_PER_DAY = 8.0
@@ -85,6 +87,23 @@ def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+# Urgent and normal tickets, both exponential with mean 1 h and all for the lead.
+TWO_CLASSES = {
+    "urgent": {
+        "share": 0.3,
+        "effort": {"kind": "exponential", "mean": 1.0},
+        "lead_share": 1.0,
+        "target_days": 1,
+    },
+    "normal": {
+        "share": 0.7,
+        "effort": {"kind": "exponential", "mean": 1.0},
+        "lead_share": 1.0,
+        "target_days": 5,
+    },
+}
 
 
 def reduced_params(
@@ -297,3 +316,29 @@ def assert_conserved(result: Result) -> dict[str, int]:
     log_reasons = dropped["actor"].astype(str).value_counts().to_dict()
     assert log_reasons == {k.removeprefix("dropped_"): v for k, v in reasons.items() if v}
     return from_log
+
+
+MIXED_STUDY = """
+name: mixed
+description: one scenario that settles, one that does not
+base: {base}
+replications: 3
+seed: 2
+metrics: [tickets_closed_per_week, ticket_resolution_mean_days]
+scenarios:
+  - name: light
+  - name: overloaded
+    set: {{tickets.per_customer_per_week: 60}}
+"""
+
+
+def write_mixed_study(root: Path) -> Path:
+    """An experiment file in ``root`` whose ``light`` scenario settles and whose
+    ``overloaded`` one does not: every mechanism off, the lead half busy with tickets,
+    or asked for 1.5 times his week; 3 replications of 40 weeks, 4 of them warm-up."""
+    base = root / "light.yaml"
+    params = reduced_params(tickets_per_week=20, horizon_weeks=40, warmup_weeks=4)
+    base.write_text(dump_yaml(params), encoding="utf-8")
+    spec = root / "mixed.yaml"
+    spec.write_text(MIXED_STUDY.format(base=base.as_posix()), encoding="utf-8")
+    return spec

@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import reduced_params
+from conftest import write_mixed_study
 from flowsim import __version__
 from flowsim.cli import main
-from flowsim.config import config_hash, dump_yaml, load_config
+from flowsim.config import config_hash, load_config
 from flowsim.model.catalogue import presumes_steady_state
 from flowsim.stats import mser5
 
@@ -478,30 +478,11 @@ def test_mser5_warmup_is_chosen_recorded_and_applied(runner, tmp_path):
 
 
 # ---------------------------------------------------------------- did the scenarios settle?
-MIXED = """
-    name: mixed
-    description: one scenario that settles, one that does not
-    base: {base}
-    replications: 3
-    seed: 2
-    metrics: [tickets_closed_per_week, ticket_resolution_mean_days]
-    scenarios:
-      - name: light
-      - name: overloaded
-        set: {{tickets.per_customer_per_week: 60}}
-"""
-
-
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
-    """Every mechanism off, the lead half busy with tickets (``light``) or asked for 1.5
-    times his week (``overloaded``): 3 replications of 40 weeks, 4 of them warm-up."""
+    """The mixed study (``conftest.write_mixed_study``) run from the command line."""
     root = tmp_path_factory.mktemp("mixed")
-    base = root / "light.yaml"
-    params = reduced_params(tickets_per_week=20, horizon_weeks=40, warmup_weeks=4)
-    base.write_text(dump_yaml(params), encoding="utf-8")
-    spec = root / "mixed.yaml"
-    spec.write_text(textwrap.dedent(MIXED).format(base=base.as_posix()).lstrip())
+    spec = write_mixed_study(root)
     out = root / "out"
     result = CliRunner().invoke(
         main, ["experiment", str(spec), "--out", str(out), "--workers", "2", "--no-report"]

@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from conftest import deep_merge, item_times, reduced_params
+from conftest import TWO_CLASSES, deep_merge, item_times, reduced_params
 from flowsim.model import Params, Result
 from test_effects_mechanisms import (
-    TWO_CLASSES,
     assert_above,
     baseline,
     count,

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import deep_merge, reduced_params, t_interval, with_overrides
+from conftest import TWO_CLASSES, deep_merge, reduced_params, t_interval, with_overrides
 from flowsim.model import Params, Result, simulate
 from flowsim.model.distributions import Constant
 
@@ -154,22 +154,6 @@ def onboarding_params(
     return reduced_params(
         deep_merge(base, overrides or {}), horizon_weeks=weeks, warmup_weeks=warmup
     )
-
-
-TWO_CLASSES = {
-    "urgent": {
-        "share": 0.3,
-        "effort": {"kind": "exponential", "mean": 1.0},
-        "lead_share": 1.0,
-        "target_days": 1,
-    },
-    "normal": {
-        "share": 0.7,
-        "effort": {"kind": "exponential", "mean": 1.0},
-        "lead_share": 1.0,
-        "target_days": 5,
-    },
-}
 
 
 def busy_lead_params(

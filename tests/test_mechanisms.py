@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import item_times, reduced_params, with_overrides
+from conftest import TWO_CLASSES, item_times, reduced_params, with_overrides
 from flowsim.config import load_config
 from flowsim.model import Params, Result, simulate
 
@@ -44,20 +44,7 @@ def rows(result: Result, kind: str | None = None, event: str | None = None) -> p
 # ---------------------------------------------------------------- 2. context switching
 # Two classes; urgent tickets preempt, and under a newest-first daily list a newer
 # ticket outranks the preempted one, so the lead ends up with several started items.
-_CS_CLASSES = {
-    "urgent": {
-        "share": 0.3,
-        "effort": {"kind": "exponential", "mean": 1.0},
-        "lead_share": 1.0,
-        "target_days": 1,
-    },
-    "normal": {
-        "share": 0.7,
-        "effort": {"kind": "exponential", "mean": 1.0},
-        "lead_share": 1.0,
-        "target_days": 5,
-    },
-}
+_CS_CLASSES = TWO_CLASSES
 
 
 def _cs_params(enabled: bool) -> Params:

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import reduced_params
+from conftest import write_mixed_study
 from flowsim.cli import main
-from flowsim.config import dump_yaml
 from flowsim.config.experiment import load_experiment
 from flowsim.reporting.charts import study_figures
 from flowsim.storage import read_study
@@ -105,30 +104,12 @@ def test_report_on_a_folder_that_is_not_a_study_is_bad_input(tmp_path):
 
 
 # ---------------------------------------------------------------- stability and warm-up
-MIXED = """
-name: mixed
-description: one scenario that settles, one that does not
-base: {base}
-replications: 3
-seed: 2
-metrics: [tickets_closed_per_week, ticket_resolution_mean_days]
-scenarios:
-  - name: light
-  - name: overloaded
-    set: {{tickets.per_customer_per_week: 60}}
-"""
-
-
 @pytest.fixture(scope="module")
 def mixed_report(tmp_path_factory) -> tuple[str, dict, Path]:
     """The report of a study whose ``overloaded`` scenario does not settle (every
     mechanism off, the lead asked for 1.5 times his week) and whose ``light`` one does."""
     root = tmp_path_factory.mktemp("mixed")
-    base = root / "light.yaml"
-    params = reduced_params(tickets_per_week=20, horizon_weeks=40, warmup_weeks=4)
-    base.write_text(dump_yaml(params), encoding="utf-8")
-    spec = root / "mixed.yaml"
-    spec.write_text(MIXED.format(base=base.as_posix()))
+    spec = write_mixed_study(root)
     study = run_study(load_experiment(spec), root / "out", workers=1, progress=False)
     assert study.report is not None
     by = study.per_rep.groupby("scenario")["unstable"]
