@@ -342,3 +342,34 @@ def write_mixed_study(root: Path) -> Path:
     spec = root / "mixed.yaml"
     spec.write_text(MIXED_STUDY.format(base=base.as_posix()), encoding="utf-8")
     return spec
+
+
+SMALL_STUDY = """
+name: small
+description: three scenarios for the study tests
+base: {configs}/baseline.yaml
+replications: 3
+seed: 7
+horizon_weeks: {horizon}
+warmup_weeks: {warmup}
+metrics: [go_lives, ticket_resolution_mean_days]
+scenarios:
+  - name: baseline
+  - name: advisor
+    overlays: [{configs}/policies/advisor.yaml]
+sweeps:
+  - name: wip
+    set: {{intake.policy: wip_limit}}
+    grid: {{intake.limit: [1]}}
+"""
+
+
+def write_small_study(folder: Path, warmup: str = "1", horizon: int = 8) -> Path:
+    """An experiment file in ``folder``: the baseline, the advisor's levers and a WIP
+    limit of 1, three replications of ``horizon`` weeks (``warmup`` as the file says it)."""
+    configs = (Path(__file__).resolve().parents[1] / "configs").as_posix()
+    path = folder / "small.yaml"
+    path.write_text(
+        SMALL_STUDY.format(configs=configs, warmup=warmup, horizon=horizon), encoding="utf-8"
+    )
+    return path

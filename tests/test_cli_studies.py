@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import textwrap
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import write_mixed_study
+from conftest import write_mixed_study, write_small_study
 from flowsim import __version__
 from flowsim.cli import main
 from flowsim.config import config_hash, load_config
@@ -42,24 +41,6 @@ FILES = (
     "manifest.json",
 )
 
-STUDY = """
-    name: small
-    description: three scenarios for the CLI tests
-    base: {configs}/baseline.yaml
-    replications: 3
-    seed: 7
-    horizon_weeks: 8
-    warmup_weeks: 1
-    metrics: [go_lives, ticket_resolution_mean_days]
-    scenarios:
-      - name: baseline
-      - name: advisor
-        overlays: [{configs}/policies/advisor.yaml]
-    sweeps:
-      - name: wip
-        set: {{intake.policy: wip_limit}}
-        grid: {{intake.limit: [1]}}
-"""
 NAMES = ["baseline", "advisor", "wip[limit=1]"]
 
 
@@ -70,9 +51,7 @@ def runner() -> CliRunner:
 
 @pytest.fixture
 def study(tmp_path: Path) -> Path:
-    path = tmp_path / "small.yaml"
-    path.write_text(textwrap.dedent(STUDY).format(configs=CONFIGS.as_posix()).lstrip())
-    return path
+    return write_small_study(tmp_path)
 
 
 def counts(result: Result) -> tuple[int, int]:
@@ -139,7 +118,7 @@ def test_experiment_prints_table_and_writes_complete_folder(runner, study, tmp_p
     out = tmp_path / "out"
     result = runner.invoke(main, ["experiment", str(study), "--out", str(out), "--workers", "2"])
     assert result.exit_code == 0, result.output
-    assert "small: three scenarios for the CLI tests" in result.output
+    assert "small: three scenarios for the study tests" in result.output
     assert "mean over 3 replications" in result.output
     assert "paired by replication" in result.output
     for name in NAMES:

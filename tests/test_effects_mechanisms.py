@@ -322,13 +322,18 @@ def test_context_switching_takes_hours_off_task() -> None:
     """
     off = busy_lead_params({"context_switching": {"enabled": False}})
     on = busy_lead_params({"context_switching": {"enabled": True}})
-    pairs = paired_runs(off, on, root=107)
+    assert_switching_costs_work(paired_runs(off, on, root=107), "context switching off")
+
+
+def assert_switching_costs_work(pairs: list[tuple[Result, Result]], without: str) -> None:
+    """The first run of each pair books no switching, the second books more in every
+    pair, spends fewer hours on task and (time lost is work not done) resolves fewer of
+    the same tickets."""
     switching = values(pairs, hours("switching"))
-    assert (switching[0] == 0).all(), "switching hours with context switching off"
+    assert (switching[0] == 0).all(), f"switching hours with {without}"
     assert_above(switching[1], switching[0], "lead hours switching", every_pair=True)
     task = values(pairs, on_task)
     assert_above(task[0], task[1], "lead hours on task")
-    # Time lost is work not done: he resolves fewer of the same tickets.
     resolved = values(pairs, lambda r: count(r, "ticket", "done"))
     assert_above(resolved[0], resolved[1], "tickets resolved")
 
@@ -395,14 +400,7 @@ def test_resume_cost_takes_hours_off_task() -> None:
     costly = busy_lead_params(
         {"context_switching": {"enabled": False}, "interrupts": {"resume_cost_hours": 0.5}}
     )
-    pairs = paired_runs(free, costly, root=109)
-    switching = values(pairs, hours("switching"))
-    assert (switching[0] == 0).all(), "switching hours without a resume cost"
-    assert_above(switching[1], switching[0], "lead hours switching", every_pair=True)
-    task = values(pairs, on_task)
-    assert_above(task[0], task[1], "lead hours on task")
-    resolved = values(pairs, lambda r: count(r, "ticket", "done"))
-    assert_above(resolved[0], resolved[1], "tickets resolved")
+    assert_switching_costs_work(paired_runs(free, costly, root=109), "no resume cost")
 
 
 def test_direct_access_pings_add_lead_hours() -> None:

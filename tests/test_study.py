@@ -11,7 +11,6 @@ the folder reuses every replication.
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -20,41 +19,17 @@ import pytest
 from click.testing import CliRunner
 
 import flowsim
+from conftest import write_small_study
 from flowsim.cli import main
 from flowsim.config.experiment import Experiment, load_experiment
 from flowsim.stats import mser5
 from flowsim.storage import ReplicationStore
 from flowsim.study import StudyRun, WarmupCheck, run_study, study_folder
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT / "configs"
-
-SMALL = """
-    name: small
-    description: three scenarios for the library tests
-    base: {configs}/baseline.yaml
-    replications: 3
-    seed: 7
-    horizon_weeks: {horizon}
-    warmup_weeks: {warmup}
-    metrics: [go_lives, ticket_resolution_mean_days]
-    scenarios:
-      - name: baseline
-      - name: advisor
-        overlays: [{configs}/policies/advisor.yaml]
-    sweeps:
-      - name: wip
-        set: {{intake.policy: wip_limit}}
-        grid: {{intake.limit: [1]}}
-"""
-
 
 def small(folder: Path, warmup: str = "1", horizon: int = 8) -> Experiment:
     """Three scenarios over the baseline, three replications of ``horizon`` weeks."""
-    path = folder / "small.yaml"
-    text = textwrap.dedent(SMALL).format(configs=CONFIGS.as_posix(), warmup=warmup, horizon=horizon)
-    path.write_text(text.lstrip())
-    return load_experiment(path)
+    return load_experiment(write_small_study(folder, warmup, horizon))
 
 
 def test_run_study_returns_the_tables_and_writes_the_folder(tmp_path, capsys):

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -260,21 +261,8 @@ def throughput_run_chart(study: StudyResults, scenario: str | None = None) -> Fi
         _shade_warmup(ax, warmup, label=ax is ax_live)
 
     golives = _weekly(rows, "went_live")
-    ax_live.bar(
-        golives.index - 0.5,
-        golives.to_numpy(),
-        width=0.9,
-        color=colour,
-        alpha=0.55,
-        label="go-lives per week (mean over replications)",
-    )
-    ax_live.plot(
-        golives.index,
-        golives.rolling(WEEKS_PER_QUARTER, min_periods=1).mean(),
-        color="black",
-        lw=1.5,
-        label="13-week moving average",
-    )
+    _weekly_bars(ax_live, golives, colour, 0.55, "go-lives per week (mean over replications)")
+    _moving_average(ax_live, golives, "black", "13-week moving average")
     ax_live.set_ylabel("go-lives\n(customers/week)")
     ax_live.set_ylim(bottom=0)
     _legend_above(ax_live)
@@ -287,29 +275,9 @@ def throughput_run_chart(study: StudyResults, scenario: str | None = None) -> Fi
 
     closed = _weekly(rows, "tickets_closed")
     created = _weekly(rows, "tickets_created")
-    ax_tickets.bar(
-        closed.index - 0.5,
-        closed.to_numpy(),
-        width=0.9,
-        color="#2e7d32",
-        alpha=0.5,
-        label="tickets closed per week",
-    )
-    ax_tickets.plot(
-        closed.index,
-        closed.rolling(WEEKS_PER_QUARTER, min_periods=1).mean(),
-        color="#1b5e20",
-        lw=1.5,
-        label="closed, 13-week moving average",
-    )
-    ax_tickets.plot(
-        created.index,
-        created.rolling(WEEKS_PER_QUARTER, min_periods=1).mean(),
-        color="#ef6c00",
-        lw=1.5,
-        ls="--",
-        label="created, 13-week moving average",
-    )
+    _weekly_bars(ax_tickets, closed, "#2e7d32", 0.5, "tickets closed per week")
+    _moving_average(ax_tickets, closed, "#1b5e20", "closed, 13-week moving average")
+    _moving_average(ax_tickets, created, "#ef6c00", "created, 13-week moving average", "--")
     ax_tickets.set_ylabel("tickets\n(tickets/week)")
     ax_tickets.set_ylim(bottom=0)
     _legend_above(ax_tickets)
@@ -348,6 +316,17 @@ def _weekly(rows: pd.DataFrame, column: str) -> pd.Series:
     mean = frame.groupby("day", sort=True)["v"].mean()
     mean.index = pd.Index(_weeks(mean.index))
     return mean
+
+
+def _weekly_bars(ax: Axes, weekly: pd.Series, colour: str, alpha: float, label: str) -> None:
+    """One bar per week, centred on the middle of the week."""
+    ax.bar(weekly.index - 0.5, weekly.to_numpy(), width=0.9, color=colour, alpha=alpha, label=label)
+
+
+def _moving_average(ax: Axes, weekly: pd.Series, colour: str, label: str, ls: str = "-") -> None:
+    """The quarter's (13-week) moving average of a weekly series."""
+    average = weekly.rolling(WEEKS_PER_QUARTER, min_periods=1).mean()
+    ax.plot(weekly.index, average, color=colour, lw=1.5, ls=ls, label=label)
 
 
 def ageing_wip(study: StudyResults, scenario: str | None = None) -> Figure:
