@@ -49,6 +49,7 @@ from flowsim.model.streams import Source, Streams
 from flowsim.model.team import TeamAtWork
 
 Hook = Callable[[], None]
+_ZEROS = (0.0,) * len(LEAD_ACTIVITIES)  # the default of each lead activity's hours
 
 
 class Company:
@@ -291,7 +292,7 @@ class Company:
         live = customers.live
         lead = self.lead
         ledger = self.ledger
-        hours = lead.book.total
+        hours = lead.book.total.get
         self.samples.append(
             (
                 self.env.now / self.cal.day,
@@ -318,7 +319,7 @@ class Company:
                 lead.interrupts_waiting,
                 self.team.n_gated,
                 lead.juggled(),
-                *(hours.get(activity, 0.0) for activity in LEAD_ACTIVITIES),
+                *map(hours, LEAD_ACTIVITIES, _ZEROS),
             )
         )
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator
 from typing import Any
 
 import simpy
 from pydantic import Field
+from simpy.events import URGENT, Event
 
 from flowsim.model.backlog import Backlog, FifoBacklog, Prioritisation
 from flowsim.model.catalogue import LEAD_ACTIVITIES
+from flowsim.model.clock import Soon
 from flowsim.model.entities import ACTIVITY, SCHEDULED, Item
 from flowsim.model.eventlog import KEY_SHIFT, EventLog
 from flowsim.model.ledger import Ledger
@@ -105,7 +106,14 @@ class LeadEngineer:
         self.wake: simpy.Event | None = None
         self.needs_resume = False
         self.segment: tuple[str, float, float] | None = None
-        self.proc = env.process(self.run())
+        self.work: simpy.Timeout | None = None  # the stretch of backlog work under way
+        self.work_since = 0.0  # when it began (a warm-up split moves only the segment)
+        self._complete = ledger.complete
+        self._logging = log.enabled
+        self._log_time = log.times.append
+        self._log_key = log.keys.append
+        self._start_code = log.lead_start
+        self._start()
 
     # -- arrivals ------------------------------------------------------------------
     def assign(self, item: Item) -> None:
@@ -134,7 +142,7 @@ class LeadEngineer:
             self.wake = None
         elif self.current is not None and not self.preempting:
             self.preempting = True
-            self.proc.interrupt()
+            self._preempt()
 
     def dequeue(self, item: Item) -> None:
         """``item`` leaves his interrupt queue (handled, dropped or moved elsewhere)."""
@@ -233,90 +241,111 @@ class LeadEngineer:
         return m
 
     # -- the work loop -------------------------------------------------------------
-    def run(self) -> Generator[simpy.Event, Any, None]:
+    # His work loop is a chain of callbacks on the timeouts and wake-ups it schedules,
+    # not a SimPy process: a process costs a generator resume per event, and this loop
+    # runs for every item of every run.  It schedules exactly the events a process
+    # would (its start, each stretch of work, each wake-up, each preemption), in the
+    # same order, so the event log is the same.
+
+    def _start(self) -> None:
+        # As ``env.process`` would: an urgent event now, his first step when it fires.
+        Soon(self.env, self._next)
+
+    def _next(self, _ev: Any = None) -> None:
+        """Decide what to do next: an interrupt, the resume cost, backlog work, or wait."""
         env = self.env
         backlog = self.backlog
-        log = self.log
-        logging = log.enabled
-        log_time = log.times.append
-        log_key = log.keys.append
-        start_code = log.lead_start
-        ledger = self.ledger
-        complete = ledger.complete
         interrupts = self.interrupts
-        speed = self.speed
-        hours = self.book.total
-        juggling = self.juggling
-        fall = self.size.fall
-        # The backlog path below is the hot loop of every run: it books hours and
-        # levels inline rather than through helpers, for speed.
         while True:
             if interrupts:
                 item = interrupts.popleft()
                 if item.state != "waiting":
                     continue  # dropped while queued (its customer left)
                 self.dequeue(item)
-                yield from self._uninterrupted(item, ACTIVITY[item.kind], item.remaining)
-                item.remaining = 0.0
-                self._let_go(item)
-                complete(item, "lead")
-                self.needs_resume = True
-                continue
+                self._uninterrupted(item, ACTIVITY[item.kind], item.remaining)
+                return
             if self.needs_resume:
                 self.needs_resume = False
                 if backlog.n_started and self.resume_cost > 0:
-                    yield from self._uninterrupted(None, "switching", self.resume_cost)
-                    continue
+                    self._uninterrupted(None, "switching", self.resume_cost)
+                    return
             wip_full = self.wip_limit is not None and backlog.n_started >= self.wip_limit
-            taken = backlog.take(wip_full)
-            if taken is None:
-                self.segment = ("idle", env.now, 1.0)
-                self.wake = env.event()
-                yield self.wake
-                self.end_segment()
-                continue
-            item = taken
-            item.state = "active"
-            t0 = env._now  # simpy's clock without its property: this loop is the hot path
-            if logging:
-                log_time(t0)
-                log_key(item.id << KEY_SHIFT | start_code[item.kind])
-            eff = self._efficiency(self._touch(item, t0)) if juggling else 1.0
-            activity = ACTIVITY[item.kind]
-            self.current = item
-            self.segment = (activity, t0, eff)
-            try:
-                yield env.timeout(item.remaining / (speed * eff))
-                finished = True
-            except simpy.Interrupt:
-                finished = False
-                self.preempting = False
-            self.current = None
-            now = env._now
-            _, t_seg, _ = self.segment  # a warm-up split may have moved its start
-            self.segment = None
-            hours[activity] += (now - t_seg) * speed * eff
-            if eff < 1.0:
-                hours["switching"] += (now - t_seg) * speed * (1.0 - eff)
-            if finished:
-                item.remaining = 0.0
-                backlog.remove(item)
-                fall(now)
-                if juggling:
-                    self._let_go(item)
-                complete(item, "lead")
-            else:
-                worked = (env.now - t0) * speed * eff
-                item.remaining = max(0.0, item.remaining - worked)
-                item.state = "waiting"
-                item.untouched_since = now
-                log.add(now, item.id, item.kind, "preempt", "lead")
-                if not ledger.drop_if_customer_left(item):
-                    backlog.put_back(item)
+            item = backlog.take(wip_full)
+            if item is None:
+                self.segment = ("idle", env._now, 1.0)
+                self.wake = wake = Event(env)
+                wake.callbacks.append(self._woken)  # type: ignore[union-attr]
+                return
+            self._work_on(item)
+            return
 
-    def _uninterrupted(
-        self, item: Item | None, activity: str, hours: float
-    ) -> Generator[simpy.Event, Any, None]:
+    def _woken(self, _ev: Any) -> None:
+        self.end_segment()
+        self._next()
+
+    def _work_on(self, item: Item) -> None:
+        """Start (or resume) backlog work on ``item``; interrupts may preempt it."""
+        item.state = "active"
+        t0 = self.env._now  # simpy's clock without its property: this is the hot path
+        if self._logging:
+            self._log_time(t0)
+            self._log_key(item.id << KEY_SHIFT | self._start_code[item.kind])
+        eff = self._efficiency(self._touch(item, t0)) if self.juggling else 1.0
+        self.current = item
+        self.work_since = t0
+        self.segment = (ACTIVITY[item.kind], t0, eff)
+        self.work = work = self.env.timeout(item.remaining / (self.speed * eff))
+        work.callbacks.append(self._worked)  # type: ignore[union-attr]
+
+    def _stop_work(self) -> tuple[Item, float, float]:
+        """Book the stretch of backlog work that ends now: the item, now, its share."""
+        item = self.current
+        assert item is not None
+        self.current = None
+        self.work = None
+        now = self.env._now
+        activity, t_seg, eff = self.segment  # type: ignore[misc]  # a warm-up split may move its start
+        self.segment = None
+        hours = self.book.total
+        hours[activity] += (now - t_seg) * self.speed * eff
+        if eff < 1.0:
+            hours["switching"] += (now - t_seg) * self.speed * (1.0 - eff)
+        return item, now, eff
+
+    def _worked(self, _ev: Any) -> None:
+        """The backlog item in his hands is finished."""
+        item, now, _ = self._stop_work()
+        item.remaining = 0.0
+        self.backlog.remove(item)
+        self.size.fall(now)
+        if self.juggling:
+            self._let_go(item)
+        self._complete(item, "lead")
+        self._next()
+
+    def _preempt(self) -> None:
+        """Stop backlog work for an interrupt (as ``Process.interrupt``: an urgent event now)."""
+        event = Event(self.env)
+        event._ok = True
+        event._value = None
+        event.callbacks.append(self._preempted)  # type: ignore[union-attr]
+        self.env.schedule(event, URGENT)
+
+    def _preempted(self, _ev: Any) -> None:
+        assert self.work is not None and self.work.callbacks is not None
+        self.work.callbacks.remove(self._worked)
+        self.preempting = False
+        item, now, eff = self._stop_work()
+        item.remaining = max(0.0, item.remaining - (now - self.work_since) * self.speed * eff)
+        item.state = "waiting"
+        item.untouched_since = now
+        self.log.add(now, item.id, item.kind, "preempt", "lead")
+        if not self.ledger.drop_if_customer_left(item):
+            self.backlog.put_back(item)
+        self._next()
+
+    def _uninterrupted(self, item: Item | None, activity: str, hours: float) -> None:
+        """Work that nothing preempts: an interrupt (``item``) or the resume cost."""
         env = self.env
         share = 1.0
         if item is not None:
@@ -328,6 +357,17 @@ class LeadEngineer:
                 share = self._efficiency(self._touch(item, env.now))
         self.handling = item
         self.segment = (activity, env.now, share)
-        yield env.timeout(hours / (self.speed * share))
+        env.timeout(hours / (self.speed * share)).callbacks.append(  # type: ignore[union-attr]
+            self._handled
+        )
+
+    def _handled(self, _ev: Any) -> None:
+        item = self.handling
         self.handling = None
         self.end_segment()
+        if item is not None:
+            item.remaining = 0.0
+            self._let_go(item)
+            self._complete(item, "lead")
+            self.needs_resume = True
+        self._next()

@@ -129,6 +129,7 @@ class TicketsMechanism(Mechanism):
         self._closed_arrived = self.closed["arrived"].append
         self._closed_done = self.closed["done"].append
         self.on_closed: list[Callable[[Item], None]] = []
+        self.abandoning = config.abandon_after_days is not None
 
     @staticmethod
     def switched_on(config: Tickets) -> bool:
@@ -194,10 +195,6 @@ class TicketsMechanism(Mechanism):
             self.send_screenable(t)
         else:
             self.lead.assign(t)
-
-    @property
-    def abandoning(self) -> bool:
-        return self.config.abandon_after_days is not None
 
     def watch(self, t: Item) -> None:
         """From now, new ticket ``t`` goes stale if nobody works on it within
