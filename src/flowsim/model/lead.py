@@ -270,13 +270,13 @@ class LeadEngineer:
                     self._uninterrupted(None, "switching", self.resume_cost)
                     return
             wip_full = self.wip_limit is not None and backlog.n_started >= self.wip_limit
-            item = backlog.take(wip_full)
-            if item is None:
+            taken = backlog.take(wip_full)
+            if taken is None:
                 self.segment = ("idle", env._now, 1.0)
                 self.wake = wake = Event(env)
                 wake.callbacks.append(self._woken)  # type: ignore[union-attr]
                 return
-            self._work_on(item)
+            self._work_on(taken)
             return
 
     def _woken(self, _ev: Any) -> None:
