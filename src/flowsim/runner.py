@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,8 @@ from flowsim.model.params import Params
 from flowsim.model.results import Result, simulate
 from flowsim.model.streams import replication_seeds
 from flowsim.storage import ReplicationStore
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -301,3 +304,27 @@ def with_warmup(experiment: Experiment, weeks: float) -> Experiment:
         for s in experiment.scenarios
     ]
     return replace(experiment, scenarios=scenarios, warmup=None)
+
+
+def map_tasks(
+    fn: Callable[..., T],
+    tasks: list[tuple[Any, ...]],
+    executor: Executor | None,
+    bar: Any = None,
+) -> list[T]:
+    """``fn(*task)`` for every task, on ``executor`` (in this process if None), results
+    in task order whatever order they finish in; ``bar.update()`` after each one."""
+    if executor is None:
+        out = []
+        for task in tasks:
+            out.append(fn(*task))
+            if bar is not None:
+                bar.update()
+        return out
+    futures = {executor.submit(fn, *task): k for k, task in enumerate(tasks)}
+    results: list[Any] = [None] * len(tasks)
+    for future in as_completed(futures):
+        results[futures[future]] = future.result()
+        if bar is not None:
+            bar.update()
+    return results

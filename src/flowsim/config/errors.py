@@ -212,3 +212,20 @@ def _locate(anchor: KeyPath, message: str, origins: Origins) -> Origin | None:
         if anchor[:size] in origins:
             return origins[anchor[:size]]
     return None
+
+
+def spec_error(exc: ValidationError, origins: Origins, source: str) -> ConfigError:
+    """A :class:`ConfigError` for the first problem of a file that is not a config
+    (an experiment, a calibration's targets): its line, key, what and what was given."""
+    err = exc.errors()[0]
+    loc = tuple(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+    origin = origins.get(tuple(err["loc"])) or origins.get(tuple(err["loc"][:1]))
+    line = origin.line if origin is not None else None
+    if err["type"] in ("value_error", "assertion_error"):
+        # A check on a whole section: its message says it all; the input would only
+        # repeat the section.
+        what, given = str(err["ctx"].get("error", err["msg"])), ""
+    else:
+        given = f", got {show(err.get('input'))}" if err["type"] != "missing" else ""
+        what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+    return ConfigError(f"{what}{given}", source=source, line=line, key=dotted(loc))

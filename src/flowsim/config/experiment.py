@@ -34,7 +34,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from flowsim.config.errors import ConfigError, dotted, show
+from flowsim.config.errors import ConfigError, spec_error
 from flowsim.config.loader import load_config, read_yaml
 from flowsim.model.catalogue import metric_names
 from flowsim.model.params import Params
@@ -176,20 +176,7 @@ def load_experiment(
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(str(p) for p in err["loc"] if not str(p).startswith("function-"))
-        origin = origins.get(tuple(err["loc"])) or origins.get(tuple(err["loc"][:1]))
-        line = origin.line if origin is not None else None
-        if err["type"] in ("value_error", "assertion_error"):
-            # A check on a whole section: its message says it all; the input would
-            # only repeat the section.
-            what, given = str(err["ctx"].get("error", err["msg"])), ""
-        else:
-            given = f", got {show(err.get('input'))}" if err["type"] != "missing" else ""
-            what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ConfigError(
-            f"{what}{given}", source=os.fspath(path), line=line, key=dotted(loc)
-        ) from exc
+        raise spec_error(exc, origins, os.fspath(path)) from exc
     folder = Path(path).parent
 
     def rel(p: str) -> str:

@@ -19,15 +19,14 @@ The commands only read options, call the library and print: a study is
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -35,81 +34,23 @@ from flowsim.version import __version__
 
 if TYPE_CHECKING:
     from flowsim.config.experiment import Experiment
-    from flowsim.model.params import Params
 
 # Every other flowsim module is imported inside the command that needs it: they bring
 # pandas, pydantic, SciPy or matplotlib, and ``flowsim --version`` and ``--help`` need
 # none of them.
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-BAD_INPUT = 2
-"""Exit status for bad input; click uses the same for usage errors."""
-
-
-def config_options(command: F) -> F:
-    """Add ``--overlay FILE`` and ``--set KEY=VALUE`` (both repeatable) to a command.
-
-    The command receives them as the keyword arguments ``overlays`` and
-    ``sets`` (tuples of str), ready for :func:`load_or_exit`.
-    """
-    # click shows options in decorator order, which is the reverse of application.
-    command = click.option(
-        "--set",
-        "sets",
-        multiple=True,
-        metavar="KEY=VALUE",
-        help="Override one parameter, e.g. lead.wip_limit=3 (VALUE is read as YAML). Repeatable.",
-    )(command)
-    command = click.option(
-        "--overlay",
-        "overlays",
-        multiple=True,
-        type=click.Path(),
-        metavar="FILE",
-        help="Partial config deep-merged over CONFIG, in the order given. Repeatable.",
-    )(command)
-    return command
-
-
-def report(message: str) -> None:
-    """Print one ``error: ...`` line on standard error."""
-    click.echo(f"error: {message}", err=True)
-
-
-def fail(message: str) -> NoReturn:
-    """Report bad input and exit with status 2."""
-    report(message)
-    sys.exit(BAD_INPUT)
-
-
-@contextlib.contextmanager
-def exit_on_config_error() -> Iterator[None]:
-    """Turn a :class:`ConfigError` raised in the block into :func:`fail`."""
-    from flowsim.config import ConfigError
-
-    try:
-        yield
-    except ConfigError as exc:
-        fail(str(exc))
-
-
-def load_or_exit(config: str, overlays: Iterable[str] = (), sets: Iterable[str] = ()) -> Params:
-    """Load a config for a command, or report the problem and exit with status 2.
-
-    Parameters
-    ----------
-    config : str
-        The config file, as the user typed it (messages repeat it verbatim).
-    overlays, sets : iterable of str
-        As received from :func:`config_options`.
-    """
-    from flowsim.config import ConfigError, load_config
-
-    try:
-        return load_config(config, overlays, sets)
-    except ConfigError as exc:
-        fail(str(exc))
+from flowsim.cli.common import (  # noqa: F401 - re-exported: commands elsewhere use them
+    BAD_INPUT,
+    F,
+    config_options,
+    exit_on_config_error,
+    fail,
+    load_or_exit,
+    report,
+    scheduler_option,
+    workers_option,
+)
+from flowsim.cli.fitting import calibrate_command
 
 
 class _Main(click.Group):
@@ -277,18 +218,8 @@ def study_options(command: F) -> F:
                 help="Replications per scenario (default: the file's, or 30).",
             ),
             click.option("--seed", type=int, default=None, help="Root seed of the study."),
-            click.option(
-                "--workers",
-                type=click.IntRange(min=1),
-                default=None,
-                help="Worker processes (default: every core).",
-            ),
-            click.option(
-                "--scheduler",
-                default=None,
-                metavar="ADDRESS",
-                help="Run on a Dask distributed scheduler (pip install 'flowsim[dask]').",
-            ),
+            workers_option,
+            scheduler_option,
             click.option(
                 "--no-report",
                 is_flag=True,
@@ -513,3 +444,6 @@ def report_command(
     except (OSError, ValueError) as exc:
         fail(f"cannot write the report for {folder}: {exc}")
     click.echo(f"wrote {path} and {Path(folder) / 'figures'}/")
+
+
+main.add_command(calibrate_command)

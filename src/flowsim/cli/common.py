@@ -1,0 +1,97 @@
+"""What every command shares: the config options, and how bad input is reported."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from flowsim.model.params import Params
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+BAD_INPUT = 2
+"""Exit status for bad input; click uses the same for usage errors."""
+
+
+def config_options(command: F) -> F:
+    """Add ``--overlay FILE`` and ``--set KEY=VALUE`` (both repeatable) to a command.
+
+    The command receives them as the keyword arguments ``overlays`` and
+    ``sets`` (tuples of str), ready for :func:`load_or_exit`.
+    """
+    # click shows options in decorator order, which is the reverse of application.
+    command = click.option(
+        "--set",
+        "sets",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override one parameter, e.g. lead.wip_limit=3 (VALUE is read as YAML). Repeatable.",
+    )(command)
+    command = click.option(
+        "--overlay",
+        "overlays",
+        multiple=True,
+        type=click.Path(),
+        metavar="FILE",
+        help="Partial config deep-merged over CONFIG, in the order given. Repeatable.",
+    )(command)
+    return command
+
+
+def report(message: str) -> None:
+    """Print one ``error: ...`` line on standard error."""
+    click.echo(f"error: {message}", err=True)
+
+
+def fail(message: str) -> NoReturn:
+    """Report bad input and exit with status 2."""
+    report(message)
+    sys.exit(BAD_INPUT)
+
+
+@contextlib.contextmanager
+def exit_on_config_error() -> Iterator[None]:
+    """Turn a :class:`ConfigError` raised in the block into :func:`fail`."""
+    from flowsim.config import ConfigError
+
+    try:
+        yield
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def load_or_exit(config: str, overlays: Iterable[str] = (), sets: Iterable[str] = ()) -> Params:
+    """Load a config for a command, or report the problem and exit with status 2.
+
+    Parameters
+    ----------
+    config : str
+        The config file, as the user typed it (messages repeat it verbatim).
+    overlays, sets : iterable of str
+        As received from :func:`config_options`.
+    """
+    from flowsim.config import ConfigError, load_config
+
+    try:
+        return load_config(config, overlays, sets)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: every core).",
+)
+scheduler_option = click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Run on a Dask distributed scheduler (pip install 'flowsim[dask]').",
+)

@@ -1,0 +1,131 @@
+"""``flowsim calibrate``: fit the company as it is to what is observed of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from flowsim.cli.common import (
+    config_options,
+    exit_on_config_error,
+    fail,
+    scheduler_option,
+    workers_option,
+)
+
+
+@click.command("calibrate")
+@click.argument("config", type=click.Path(), metavar="CONFIG")
+@click.option(
+    "--targets",
+    "targets_file",
+    required=True,
+    type=click.Path(),
+    metavar="TARGETS.yaml",
+    help="What is observed of the company as it is: metrics or series, values or ranges.",
+)
+@click.option(
+    "--free",
+    "free_file",
+    required=True,
+    type=click.Path(),
+    metavar="PARAMS.yaml",
+    help="The config keys the fit may move, with their bounds (and priors).",
+)
+@click.option(
+    "--budget",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Candidates to try (rounded up to whole batches); rerun with more to go on.",
+)
+@config_options
+@workers_option
+@scheduler_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Results folder (default: results/calibration_<targets name>); rerun to resume.",
+)
+@click.option("--no-charts", is_flag=True, help="Do not draw search.png and parameters.png.")
+def calibrate_command(
+    config: str,
+    targets_file: str,
+    free_file: str,
+    budget: int,
+    overlays: tuple[str, ...],
+    sets: tuple[str, ...],
+    workers: int | None,
+    scheduler: str | None,
+    out: str | None,
+    no_charts: bool,
+) -> None:
+    """Fit CONFIG's free parameters so that it reproduces the targets.
+
+    Candidates are proposed by optuna's TPE sampler in fixed batches; each runs
+    the targets file's replications on common random numbers and is scored by
+    sum(weight * z^2), z being its distance from each target in the observation's
+    standard deviations.  The best is then run on fresh seeds for the target table,
+    and over a longer horizon to check that it settles.
+
+    Writes calibrated.yaml (an overlay with each fitted value, its range and
+    source), targets.csv/.md, trials.csv, search.png, parameters.png and
+    manifest.json.  Only the company as it is is fitted: a policy's effect is a
+    prediction, never a target.
+    """
+    from flowsim.calibration import calibrate, target_table, write_calibration
+    from flowsim.calibration.folder import stability_share
+    from flowsim.config.calibration import load_calibration, results_folder
+
+    with exit_on_config_error():
+        spec = load_calibration(config, targets_file, free_file, overlays, sets)
+    folder = results_folder(spec, out)
+    try:
+        run = calibrate(spec, budget, folder, workers=workers, scheduler=scheduler)
+        write_calibration(
+            run,
+            folder,
+            {"command": "calibrate", "budget": budget},
+            charts=not no_charts,
+        )
+    except OSError as exc:
+        fail(f"cannot write results to {folder}: {exc.strerror or exc}")
+    except ValueError as exc:
+        fail(str(exc))
+    table = target_table(run)
+    click.echo(f"\n{spec.targets.name}: best of {len(run.trials)} candidates")
+    click.echo(_target_lines(table))
+    click.echo("\nfitted (range within 3.84 of the best objective; bounds):")
+    width = max(len(f.key) for f in spec.free.free)
+    for f in spec.free.free:
+        lo, hi = run.ranges[f.key]
+        edge = f.at_bound(run.best[f.key])
+        click.echo(
+            f"  {f.key:<{width}}  {run.best[f.key]:<8g} [{lo:.3g}, {hi:.3g}]  "
+            f"({f.low:g}-{f.high:g}){'  ' + edge if edge else ''}"
+        )
+    share = stability_share(run)
+    if share is not None:
+        click.echo(
+            f"\nstability: open work settled in {share[0]} of {share[1]} replications over "
+            f"{spec.targets.stability_weeks:g} weeks"
+        )
+    click.echo(
+        f"\n{run.reused} candidates reused, {run.computed} computed in {run.wall_time:.1f} s; "
+        f"wrote {folder}/ (overlay: {Path(folder) / 'calibrated.yaml'})"
+    )
+
+
+def _target_lines(table: object) -> str:
+    import pandas as pd
+
+    assert isinstance(table, pd.DataFrame)
+    width = max(len(str(t)) for t in table["target"])
+    lines = [f"  {'target':<{width}}  {'wanted':<14} {'best fit [95% CI]':<28} {'z':>6}  verdict"]
+    for r in table.itertuples():
+        fit = f"{r.mean:.3g} [{r.ci_low:.3g}, {r.ci_high:.3g}]"
+        lines.append(f"  {r.target:<{width}}  {r.wanted:<14} {fit:<28} {r.z:>+6.2f}  {r.verdict}")
+    return "\n".join(lines)
