@@ -238,6 +238,7 @@ def test_calibrate_resumes_after_a_kill_to_the_uninterrupted_result(mm1_files, t
         ({"targets": [{"name": "a", "metric": "nope", "value": 1}]}, "unknown metric 'nope'"),
         ({"targets": [{"name": "a", "metric": "go_lives"}]}, "either value or range"),
         ({"replications": 0}, "replications"),
+        ({"targets": [{"name": "objective", "metric": "go_lives", "value": 1}]}, "taken by"),
         (
             {"targets": [{"name": "a", "metric": "go_lives", "value": 1, "colour": 2}]},
             "unknown key",

@@ -75,7 +75,8 @@ def stability_share(run: CalibrationRun) -> tuple[int, int] | None:
     return int((unstable == 0).sum()), len(unstable)
 
 
-def _number(x: float) -> str:
+def number_text(x: float) -> str:
+    """Three significant digits (thousands with separators); "n/a" for what is not finite."""
     if not math.isfinite(x):
         return "n/a"
     return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
@@ -91,7 +92,7 @@ def targets_markdown(run: CalibrationRun, table: pd.DataFrame) -> str:
     for _, r in table.iterrows():
         lines.append(
             f"| {r['target']} | `{r['observable']}` | {r['wanted']} | "
-            f"{_number(r['mean'])} [{_number(r['ci_low'])}, {_number(r['ci_high'])}] | "
+            f"{number_text(r['mean'])} [{number_text(r['ci_low'])}, {number_text(r['ci_high'])}] | "
             f"{r['z']:+.2f} | {r['verdict']} | {r['source']} |"
         )
     lines.append("")
@@ -144,9 +145,11 @@ def overlay_yaml(run: CalibrationRun) -> str:
                 continue
             value = run.best[child.key]
             lo, hi = run.ranges[child.key]
-            note = f"fitted; range {_number(lo)}-{_number(hi)}; bounds {child.low:g}-{child.high:g}"
-            if child.at_bound(value):
-                note += f" ({child.at_bound(value)}: the fit would go further)"
+            note = f"fitted; range {number_text(lo)}-{number_text(hi)}"
+            note += f"; bounds {child.low:g}-{child.high:g}"
+            edge = child.at_bound(value)
+            if edge:
+                note += f" ({edge}: the fit would go further)"
             if child.source:
                 note += f"; {child.source}"
             lines.append(f"{pad}{name}: {value!r}  # {note}")
@@ -157,8 +160,9 @@ def overlay_yaml(run: CalibrationRun) -> str:
 
 def write_calibration(
     run: CalibrationRun, out: Path, provenance: dict[str, Any], charts: bool = True
-) -> None:
-    """Write the folder's files (the trials are already there); the manifest last."""
+) -> pd.DataFrame:
+    """Write the folder's files (the trials are already there), the manifest last;
+    return the target table it wrote."""
     table = target_table(run)
     write_text(out / "calibrated.yaml", overlay_yaml(run))
     write_frame(out / "targets.csv", table)
@@ -183,6 +187,7 @@ def write_calibration(
             "overlays": list(spec.overlays),
             "sets": list(spec.sets),
             "config_hash": config_hash(spec.params({})),
+            "calibrated_config_hash": config_hash(spec.params(run.best)),
             "targets_file": spec.targets_file,
             "free_file": spec.free_file,
             "spec_hash": spec_hash(spec),
@@ -196,3 +201,4 @@ def write_calibration(
             "wall_time_seconds": round(run.wall_time, 3),
         },
     )
+    return table

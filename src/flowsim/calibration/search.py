@@ -65,10 +65,6 @@ class CalibrationRun:
     computed: int  # trials run now
     wall_time: float
 
-    @property
-    def best_trial(self) -> pd.Series:
-        return self.trials.loc[self.trials["objective"].idxmin()]
-
 
 def spec_hash(spec: CalibrationSpec) -> str:
     """What a stored search depends on: the config, the targets and the free parameters."""
@@ -240,7 +236,7 @@ def calibrate(
         )
         stability = None
         if ts.stability_weeks:
-            long_run = spec.params(best, (f"simulation.horizon_weeks={ts.stability_weeks:g}",))
+            long_run = spec.params(best, {"simulation.horizon_weeks": ts.stability_weeks})
             stability = pd.DataFrame(
                 map_tasks(observe, [(long_run, s, ts.targets) for s in fresh], executor, bar)
             )

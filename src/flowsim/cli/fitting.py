@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from flowsim.cli.common import (
     scheduler_option,
     workers_option,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @click.command("calibrate")
@@ -76,8 +80,9 @@ def calibrate_command(
     manifest.json.  Only the company as it is is fitted: a policy's effect is a
     prediction, never a target.
     """
-    from flowsim.calibration import calibrate, target_table, write_calibration
-    from flowsim.calibration.folder import stability_share
+    from flowsim.calibration import calibrate, write_calibration
+    from flowsim.calibration.folder import number_text, stability_share
+    from flowsim.calibration.search import PROFILE_DELTA
     from flowsim.config.calibration import load_calibration, results_folder
 
     with exit_on_config_error():
@@ -85,26 +90,22 @@ def calibrate_command(
     folder = results_folder(spec, out)
     try:
         run = calibrate(spec, budget, folder, workers=workers, scheduler=scheduler)
-        write_calibration(
-            run,
-            folder,
-            {"command": "calibrate", "budget": budget},
-            charts=not no_charts,
+        table = write_calibration(
+            run, folder, {"command": "calibrate", "budget": budget}, charts=not no_charts
         )
     except OSError as exc:
         fail(f"cannot write results to {folder}: {exc.strerror or exc}")
     except ValueError as exc:
         fail(str(exc))
-    table = target_table(run)
     click.echo(f"\n{spec.targets.name}: best of {len(run.trials)} candidates")
     click.echo(_target_lines(table))
-    click.echo("\nfitted (range within 3.84 of the best objective; bounds):")
+    click.echo(f"\nfitted (range within {PROFILE_DELTA} of the best objective; bounds):")
     width = max(len(f.key) for f in spec.free.free)
     for f in spec.free.free:
         lo, hi = run.ranges[f.key]
         edge = f.at_bound(run.best[f.key])
         click.echo(
-            f"  {f.key:<{width}}  {run.best[f.key]:<8g} [{lo:.3g}, {hi:.3g}]  "
+            f"  {f.key:<{width}}  {run.best[f.key]:<8g} [{number_text(lo)}, {number_text(hi)}]  "
             f"({f.low:g}-{f.high:g}){'  ' + edge if edge else ''}"
         )
     share = stability_share(run)
@@ -119,13 +120,12 @@ def calibrate_command(
     )
 
 
-def _target_lines(table: object) -> str:
-    import pandas as pd
+def _target_lines(table: pd.DataFrame) -> str:
+    from flowsim.calibration.folder import number_text
 
-    assert isinstance(table, pd.DataFrame)
     width = max(len(str(t)) for t in table["target"])
     lines = [f"  {'target':<{width}}  {'wanted':<14} {'best fit [95% CI]':<28} {'z':>6}  verdict"]
     for r in table.itertuples():
-        fit = f"{r.mean:.3g} [{r.ci_low:.3g}, {r.ci_high:.3g}]"
+        fit = f"{number_text(r.mean)} [{number_text(r.ci_low)}, {number_text(r.ci_high)}]"
         lines.append(f"  {r.target:<{width}}  {r.wanted:<14} {fit:<28} {r.z:>+6.2f}  {r.verdict}")
     return "\n".join(lines)

@@ -32,20 +32,24 @@ Both are validated like configs: a mistake names the file, line and key.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from flowsim.config.errors import ConfigError, spec_error
-from flowsim.config.loader import load_config, read_yaml
+from flowsim.config.errors import ConfigError, Origins, spec_error
+from flowsim.config.experiment import set_items
+from flowsim.config.loader import apply_set, merge_config, read_yaml, validate_config
 from flowsim.model.catalogue import TIMESERIES_COLUMNS, metric_names
 from flowsim.model.params import Params
 
 _NAME = r"^[A-Za-z0-9_]+$"
+RESERVED_NAMES = frozenset({"trial", "batch", "objective", "unstable"})
+"""Columns of a calibration's trials table besides the targets'."""
 SeriesStat = Literal["mean", "last", "min", "max", "trend_per_week"]
 DEFAULT_RELATIVE_SD = 0.1
 """A target without ``sd`` is read as known to within 10% of its value, or of its range's
@@ -168,7 +172,11 @@ class TargetsSpec(_Spec):
 
     @model_validator(mode="after")
     def _unique(self) -> TargetsSpec:
-        _refuse_repeats("target names", [t.name for t in self.targets])
+        names = [t.name for t in self.targets]
+        _refuse_repeats("target names", names)
+        taken = sorted(set(names) & RESERVED_NAMES)
+        if taken:
+            raise ValueError(f"target names {', '.join(taken)} are taken by the trials table")
         return self
 
 
@@ -227,7 +235,11 @@ def _validated(model: type[_Spec], path: str | os.PathLike[str]) -> Any:
 
 @dataclass(frozen=True)
 class CalibrationSpec:
-    """A config to fit, its targets and its free parameters, resolved and checked."""
+    """A config to fit, its targets and its free parameters, resolved and checked.
+
+    The config, its overlays and ``--set`` overrides are read once (``data``); each
+    candidate is that data with its values set, validated.
+    """
 
     config: str
     overlays: tuple[str, ...]
@@ -236,21 +248,21 @@ class CalibrationSpec:
     free: FreeSpec
     targets_file: str
     free_file: str
+    data: dict[str, Any] = field(repr=False)
+    origins: Origins = field(repr=False)
 
-    def window_sets(self) -> list[str]:
-        out = []
-        if self.targets.horizon_weeks is not None:
-            out.append(f"simulation.horizon_weeks={self.targets.horizon_weeks:g}")
-        if self.targets.warmup_weeks is not None:
-            out.append(f"simulation.warmup_weeks={self.targets.warmup_weeks:g}")
-        return out
-
-    def params(self, values: dict[str, float], extra: tuple[str, ...] = ()) -> Params:
-        """The config with ``values`` of the free keys (and the targets' horizon)."""
-        sets = [*self.sets, *self.window_sets(), *extra]
-        sets += [f"{key}={value!r}" for key, value in values.items()]
-        sets.append("simulation.event_log=false")
-        return load_config(self.config, self.overlays, sets)
+    def params(self, values: dict[str, float], extra: dict[str, Any] | None = None) -> Params:
+        """The config with ``values`` of the free keys, the targets' horizon and warm-up,
+        ``extra`` overrides, and no event log (a fit needs only the summaries)."""
+        window = {
+            "simulation.horizon_weeks": self.targets.horizon_weeks,
+            "simulation.warmup_weeks": self.targets.warmup_weeks,
+        }
+        data, origins = copy.deepcopy(self.data), dict(self.origins)
+        changes = {k: v for k, v in window.items() if v is not None} | (extra or {}) | values
+        for text in set_items(changes | {"simulation.event_log": False}):
+            apply_set(data, origins, text)
+        return validate_config(data, origins, self.config)
 
 
 def load_calibration(
@@ -264,6 +276,7 @@ def load_calibration(
     every free key is a number in the config that accepts both of its bounds."""
     targets_spec: TargetsSpec = _validated(TargetsSpec, targets)
     free_spec: FreeSpec = _validated(FreeSpec, free)
+    data, origins = merge_config(config, overlays, sets)
     spec = CalibrationSpec(
         config,
         tuple(overlays),
@@ -272,6 +285,8 @@ def load_calibration(
         free_spec,
         os.fspath(targets),
         os.fspath(free),
+        data,
+        origins,
     )
     base = spec.params({})
     known = metric_names(list(base.tickets.classes))

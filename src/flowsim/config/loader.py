@@ -343,17 +343,30 @@ def resolve_config(
     ConfigError
         For any problem, with a one-line message naming where and what.
     """
+    data, origins = merge_config(path, overlays, sets)
+    return validate_config(data, origins, path), data
+
+
+def merge_config(
+    path: StrPath, overlays: Iterable[StrPath] = (), sets: Iterable[str] = ()
+) -> tuple[dict[str, Any], Origins]:
+    """Read the base, merge the overlays and apply the overrides, without validating:
+    the config data and where each key came from."""
     data, origins = read_yaml(path)
     for overlay in overlays:
         overlay_data, overlay_origins = read_yaml(overlay)
         deep_merge(data, overlay_data, origins, overlay_origins)
     for text in sets:
         apply_set(data, origins, text)
+    return data, origins
+
+
+def validate_config(data: dict[str, Any], origins: Origins, path: StrPath) -> Params:
+    """Validate merged config data; a problem names the file (or ``--set``) it came from."""
     try:
-        params = Params.model_validate(data)
+        return Params.model_validate(data)
     except ValidationError as exc:
         raise explain(exc, origins, fallback=Origin(os.fspath(path))) from exc
-    return params, data
 
 
 def load_config(

@@ -7,7 +7,7 @@ from typing import Any
 
 import simpy
 from pydantic import Field
-from simpy.events import URGENT, Event
+from simpy.events import Event
 
 from flowsim.model.backlog import Backlog, FifoBacklog, Prioritisation
 from flowsim.model.catalogue import LEAD_ACTIVITIES
@@ -325,11 +325,7 @@ class LeadEngineer:
 
     def _preempt(self) -> None:
         """Stop backlog work for an interrupt (as ``Process.interrupt``: an urgent event now)."""
-        event = Event(self.env)
-        event._ok = True
-        event._value = None
-        event.callbacks.append(self._preempted)  # type: ignore[union-attr]
-        self.env.schedule(event, URGENT)
+        Soon(self.env, self._preempted)
 
     def _preempted(self, _ev: Any) -> None:
         assert self.work is not None and self.work.callbacks is not None

@@ -10,10 +10,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
+from flowsim.calibration.search import PROFILE_DELTA
 from flowsim.config.calibration import FreeParam
 from flowsim.reporting.charts.base import ChartFigure
-
-PROFILE_DELTA = 3.84  # as flowsim.calibration.search (the reporting layer sits above it)
 
 
 def search_progress(trials: pd.DataFrame) -> Figure:
@@ -45,7 +44,7 @@ def parameter_fits(
     ranges: dict[str, tuple[float, float]],
 ) -> Figure:
     """For each free parameter: every candidate's value against its objective, the fitted
-    value, and its profile range (the candidates within 3.84 of the best objective)."""
+    value, and its profile range (the candidates within ``PROFILE_DELTA`` of the best)."""
     n = len(free)
     cols = min(3, n)
     rows = math.ceil(n / cols)
@@ -57,7 +56,7 @@ def parameter_fits(
         x = trials[f.key].to_numpy(dtype=float)
         near = y <= threshold
         ax.scatter(x[~near], y[~near], s=10, color="#b0bec5")
-        ax.scatter(x[near], y[near], s=16, color="#1565c0", label="within 3.84 of best")
+        ax.scatter(x[near], y[near], s=16, color="#1565c0", label=f"within {PROFILE_DELTA} of best")
         lo, hi = ranges[f.key]
         ax.axvspan(lo, hi, color="#1565c0", alpha=0.12, lw=0)
         ax.axvline(best[f.key], color="#c62828", lw=1.5, label=f"fitted {best[f.key]:g}")
