@@ -41,6 +41,7 @@ LAYERS = {
     "flowsim.storage": 3,
     "flowsim.study": 4,
     "flowsim.calibration": 4,
+    "flowsim.sensitivity": 4,
     "flowsim.reporting": 5,
     "flowsim.cli": 6,
 }

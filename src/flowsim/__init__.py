@@ -15,6 +15,10 @@ The Python API for notebooks and scripts::
     results = flowsim.read_study("results/slow_down_to_speed_up")
     flowsim.plots.sweep_curve(results)
 
+    design = flowsim.load_sensitivity(study, "experiments/sensitivity/story_uncertainties.yaml")
+    tables = flowsim.analyse_sensitivity(flowsim.run_sensitivity(design))
+    tables.drivers, tables.shares, tables.conditions     # what drives what; where each wins
+
 Every name is imported on first use (PEP 562), so ``import flowsim`` and
 ``flowsim --version`` load neither pandas nor SciPy nor matplotlib.
 """
@@ -42,6 +46,13 @@ _API = {
     "scenario_table": "flowsim.stats",
     "read_study": "flowsim.storage",
     "run_study": "flowsim.study",
+    "load_calibration": "flowsim.config.calibration",
+    "calibrate": "flowsim.calibration",
+    "write_calibration": "flowsim.calibration",
+    "load_sensitivity": "flowsim.config.sensitivity",
+    "run_sensitivity": "flowsim.sensitivity",
+    "analyse_sensitivity": "flowsim.sensitivity",
+    "write_sensitivity": "flowsim.sensitivity",
 }
 # Names that are whole modules.
 _MODULES = {"plots": "flowsim.reporting.charts"}
@@ -51,28 +62,39 @@ __all__ = [
     "Params",
     "Result",
     "__version__",
+    "analyse_sensitivity",
+    "calibrate",
     "compare_experiment",
     "config_hash",
+    "load_calibration",
     "load_config",
     "load_experiment",
+    "load_sensitivity",
     "mean_ci",
     "paired_differences",
     "plots",
     "read_study",
     "run_experiment",
     "run_replications",
+    "run_sensitivity",
     "run_study",
     "scenario_table",
     "simulate",
     "sweep_experiment",
+    "write_calibration",
+    "write_sensitivity",
 ]
 
 if TYPE_CHECKING:  # the same names for type checkers and editors, which do not run __getattr__
+    from flowsim.calibration import calibrate, write_calibration
     from flowsim.config import ConfigError, config_hash, load_config
+    from flowsim.config.calibration import load_calibration
     from flowsim.config.experiment import compare_experiment, load_experiment, sweep_experiment
+    from flowsim.config.sensitivity import load_sensitivity
     from flowsim.model import Params, Result, simulate
     from flowsim.reporting import charts as plots
     from flowsim.runner import run_experiment, run_replications
+    from flowsim.sensitivity import analyse_sensitivity, run_sensitivity, write_sensitivity
     from flowsim.stats import mean_ci, paired_differences, scenario_table
     from flowsim.storage import read_study
     from flowsim.study import run_study

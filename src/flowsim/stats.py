@@ -206,3 +206,26 @@ def mser5(series: np.ndarray | list[float], batch: int = 5) -> int:
         if stat < best:
             best_d, best = d, stat
     return best_d * batch
+
+
+def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a share ``successes / n``: stays within [0, 1] and is
+    honest for shares near 0 or 1, where the normal interval is not."""
+    if n == 0:
+        return math.nan, math.nan
+    from scipy import stats as sps
+
+    z = float(sps.norm.ppf(0.5 + level / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends, not 1e-18
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return low, high
+
+
+def number_text(x: float) -> str:
+    """Three significant digits (thousands with separators); "n/a" for what is not finite."""
+    if not math.isfinite(x):
+        return "n/a"
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"

@@ -15,7 +15,6 @@ Files::
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import pandas as pd
 
 from flowsim.calibration.search import PROFILE_DELTA, CalibrationRun, spec_hash
 from flowsim.config import config_hash
-from flowsim.stats import mean_ci
+from flowsim.stats import mean_ci, number_text
 from flowsim.storage import write_frame, write_manifest, write_text
 
 
@@ -73,13 +72,6 @@ def stability_share(run: CalibrationRun) -> tuple[int, int] | None:
         return None
     unstable = run.stability["unstable"].to_numpy(dtype=float)
     return int((unstable == 0).sum()), len(unstable)
-
-
-def number_text(x: float) -> str:
-    """Three significant digits (thousands with separators); "n/a" for what is not finite."""
-    if not math.isfinite(x):
-        return "n/a"
-    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
 def targets_markdown(run: CalibrationRun, table: pd.DataFrame) -> str:

@@ -51,6 +51,7 @@ from flowsim.cli.common import (  # noqa: F401 - re-exported: commands elsewhere
     workers_option,
 )
 from flowsim.cli.fitting import calibrate_command
+from flowsim.cli.sensitivity import sensitivity_command
 
 
 class _Main(click.Group):
@@ -447,3 +448,4 @@ def report_command(
 
 
 main.add_command(calibrate_command)
+main.add_command(sensitivity_command)

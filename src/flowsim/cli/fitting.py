@@ -81,9 +81,10 @@ def calibrate_command(
     prediction, never a target.
     """
     from flowsim.calibration import calibrate, write_calibration
-    from flowsim.calibration.folder import number_text, stability_share
+    from flowsim.calibration.folder import stability_share
     from flowsim.calibration.search import PROFILE_DELTA
     from flowsim.config.calibration import load_calibration, results_folder
+    from flowsim.stats import number_text
 
     with exit_on_config_error():
         spec = load_calibration(config, targets_file, free_file, overlays, sets)
@@ -121,7 +122,7 @@ def calibrate_command(
 
 
 def _target_lines(table: pd.DataFrame) -> str:
-    from flowsim.calibration.folder import number_text
+    from flowsim.stats import number_text
 
     width = max(len(str(t)) for t in table["target"])
     lines = [f"  {'target':<{width}}  {'wanted':<14} {'best fit [95% CI]':<28} {'z':>6}  verdict"]
