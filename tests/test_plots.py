@@ -78,9 +78,13 @@ STUDY = f"""
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory) -> StudyResults:
-    root = tmp_path_factory.mktemp("plots_study")
+    return run_small_study(tmp_path_factory.mktemp("plots_study"), STUDY)
+
+
+def run_small_study(root: Path, text: str) -> StudyResults:
+    """Run the study spec ``text`` through the CLI into ``root`` and read it back."""
     spec = root / "study.yaml"
-    spec.write_text(textwrap.dedent(STUDY), encoding="utf-8")
+    spec.write_text(textwrap.dedent(text), encoding="utf-8")
     out = root / "results"
     result = CliRunner().invoke(
         main, ["experiment", str(spec), "--out", str(out), "--workers", "1", "--no-report"]
@@ -98,7 +102,44 @@ def live_scenario(study: StudyResults) -> str:
     return name
 
 
+NO_SALES_STUDY = f"""
+    name: plots_no_sales
+    description: the company signing nobody, for the chart of a scenario without go-lives
+    base: {CONFIGS}/baseline.yaml
+    replications: 3
+    seed: 11
+    horizon_weeks: 30
+    warmup_weeks: 4
+    metrics: [{", ".join(METRICS)}]
+    scenarios:
+      - name: no_sales
+        set: {{sales.new_customers_per_month: 0}}
+      - name: advisor_no_sales
+        overlays: [{CONFIGS}/policies/advisor.yaml]
+        set: {{sales.new_customers_per_month: 0}}
+"""
+
+
+@pytest.fixture(scope="module")
+def no_sales_study(tmp_path_factory: pytest.TempPathFactory) -> StudyResults:
+    """The baseline, and the advisor's levers, with no customer signed: nobody starts
+    onboarding (none is onboarding at the start), so nobody can go live, whatever the
+    workload."""
+    return run_small_study(tmp_path_factory.mktemp("no_sales_study"), NO_SALES_STUDY)
+
+
 # ---------------------------------------------------------------- helpers
+def only(study: StudyResults, names: list[str]) -> StudyResults:
+    """The study restricted to the scenarios ``names``: manifest and every frame."""
+    scenarios = [s for s in study.manifest["scenarios"] if s["name"] in names]
+    frames = {
+        field: frame[frame["scenario"].isin(names)].reset_index(drop=True)
+        for field in ("per_rep", "scenarios", "differences", "timeseries", "customers")
+        for frame in [getattr(study, field)]
+    }
+    return dataclasses.replace(study, manifest={**study.manifest, "scenarios": scenarios}, **frames)
+
+
 def texts(fig: Figure) -> list[str]:
     return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
 
@@ -246,9 +287,12 @@ def test_lead_time_scatter_custom_percentiles(study: StudyResults, live_scenario
     assert f"70%: {np.percentile(lead, 70):.0f} days" in legend_labels(fig)
 
 
-def test_lead_time_scatter_without_go_lives_renders_a_note(study: StudyResults, tmp_path: Path):
-    assert study.per_rep.loc[study.per_rep["scenario"] == "baseline", "go_lives"].sum() == 0
-    fig = charts.lead_time_scatter(study, "baseline")
+def test_lead_time_scatter_without_go_lives_renders_a_note(
+    no_sales_study: StudyResults, tmp_path: Path
+):
+    assert no_sales_study.per_rep["go_lives"].sum() == 0
+    assert (no_sales_study.customers["live_day"] == 0).all(), "the premise: no new customer"
+    fig = charts.lead_time_scatter(no_sales_study, "no_sales")
     assert "no customer went live" in texts(fig)
     assert_units(fig)
     fig.savefig(tmp_path / "empty.png")
@@ -450,8 +494,7 @@ def test_sweep_curve_knee_ci_and_littles_law(study: StudyResults):
 def test_sweep_curve_needs_a_sweep(study: StudyResults):
     with pytest.raises(ValueError, match="no scenario named like 'nope"):
         charts.sweep_curve(study, "nope")
-    scenarios = [s for s in study.manifest["scenarios"] if s["name"] in ("baseline", "advisor")]
-    no_sweep = dataclasses.replace(study, manifest={**study.manifest, "scenarios": scenarios})
+    no_sweep = only(study, ["baseline", "advisor"])
     with pytest.raises(ValueError, match="at least 3"):
         charts.sweep_curve(no_sweep)
     assert "sweep_curve" not in charts.study_figures(no_sweep)

@@ -32,6 +32,7 @@ from click.testing import CliRunner
 
 from flowsim.cli import main
 from flowsim.config.experiment import Experiment, compare_experiment, load_experiment
+from flowsim.model.catalogue import LEAD_ACTIVITIES
 from flowsim.runner import ExperimentRun, replicate, run_experiment, run_replications
 from flowsim.stats import paired_differences
 
@@ -233,7 +234,8 @@ def test_rerun_computes_only_missing_or_damaged_replications(tmp_path):
 
 def test_changing_one_scenario_recomputes_only_that_scenario(tmp_path):
     """Editing one scenario's config (the advisor's capacity) reruns its replications
-    only; the other scenarios are reused unchanged, and the edited one changes."""
+    only; the other scenarios are reused unchanged, and the edited one changes: the
+    lead's hours by activity add up to the new capacity."""
     out = tmp_path / "out"
     first = run_experiment(small(tmp_path), out, workers=1, progress=False)
     edited = small(tmp_path, capacity=30)
@@ -243,8 +245,9 @@ def test_changing_one_scenario_recomputes_only_that_scenario(tmp_path):
     assert_same_frames(again, reference)
     keep = first.per_rep["scenario"] != "advisor"
     pd.testing.assert_frame_equal(first.per_rep[keep], again.per_rep[keep])
-    changed = again.per_rep[~keep]["lead_idle_hours_per_week"].to_numpy()
-    assert not np.array_equal(changed, first.per_rep[~keep]["lead_idle_hours_per_week"])
+    hours = [f"lead_{activity}_hours_per_week" for activity in LEAD_ACTIVITIES]
+    np.testing.assert_allclose(first.per_rep[~keep][hours].sum(axis=1), 45, rtol=1e-9)
+    np.testing.assert_allclose(again.per_rep[~keep][hours].sum(axis=1), 30, rtol=1e-9)
 
 
 def test_more_replications_reuse_the_earlier_ones(tmp_path):

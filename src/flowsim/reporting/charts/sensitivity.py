@@ -48,7 +48,8 @@ def driver_bars(rows: pd.DataFrame, panels: str, title: str) -> Figure:
             ax.tick_params(axis="x", labelsize=8)
         if panels == "metric":
             meaning, unit = describe_metric(name)
-            heading = textwrap.fill(meaning, 42) + (f"\n({unit})" if unit else "")
+            # The catalogue's meaning alone can be cryptic ("kept / (kept + broken)").
+            heading = f"{name}\n" + textwrap.fill(meaning + (f" ({unit})" if unit else ""), 42)
         else:
             heading = name
         ax.set_title(heading, fontsize=9)
