@@ -24,7 +24,7 @@ from flowsim import __version__
 from flowsim.cli import main
 from flowsim.config import config_hash, load_config
 from flowsim.model.catalogue import presumes_steady_state
-from flowsim.stats import mser5
+from flowsim.stats import DIFFERENCE_COLUMNS, mser5
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -82,15 +82,7 @@ def check_folder(out: Path, names: list[str], reps: int, seed: int, reference: s
     differences = pd.read_csv(out / "differences.csv")
     assert set(differences["scenario"]) == set(names) - {reference}
     assert (differences["reference"] == reference).all()
-    assert {
-        "diff",
-        "ci_low",
-        "ci_high",
-        "half_width",
-        "relative",
-        "unpaired_half_width",
-        "verdict",
-    } <= set(differences)
+    assert list(differences) == DIFFERENCE_COLUMNS
 
     series = pd.read_parquet(out / "timeseries.parquet")
     assert list(series["scenario"].unique()) == names

@@ -601,7 +601,8 @@ def test_json_schema_is_json_with_descriptions() -> None:
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert schema["title"] == "flowsim configuration"
     horizon = schema["$defs"]["Simulation"]["properties"]["horizon_weeks"]
-    assert horizon["description"] == "Length of a run, in weeks."
+    assert horizon["description"].startswith("Length of a run, in weeks")
+    assert horizon["maximum"] == 5200
     assert "mean" in schema["$defs"]["Lognormal"]["properties"]  # the alias, not mean_value
     assert schema["additionalProperties"] is False
 
@@ -610,7 +611,8 @@ def test_reference_markdown_documents_every_parameter() -> None:
     text = reference_markdown()
     assert text.startswith("# Configuration reference\n")
     assert (
-        "| `simulation.horizon_weeks` | number > 0 | `104` | Length of a run, in weeks. |" in text
+        "| `simulation.horizon_weeks` | number > 0 and <= 5200 | `104` | Length of a run, in weeks"
+        in text
     )
     assert "| `lead.wip_limit` | integer >= 1, or null | `null` |" in text
     assert "| `onboarding.task_effort` | [distribution](#distributions) | " in text

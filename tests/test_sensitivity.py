@@ -228,9 +228,7 @@ def test_multiply_and_shortfall_scale_each_scenarios_own_value(files):
 def test_conditions_read_the_region_where_a_policy_wins():
     rng = np.random.default_rng(3)
     x = pd.DataFrame({"calls": rng.uniform(0, 1, 200), "noise": rng.uniform(0, 1, 200)})
-    table = x.assign(
-        policy="p", metric="m", verdict=np.where(x["calls"] > 0.6, WINS, UNCALLED)
-    )
+    table = x.assign(policy="p", metric="m", verdict=np.where(x["calls"] > 0.6, WINS, UNCALLED))
     rules = conditions(table, ["calls", "noise"])
     assert len(rules) == 1
     rule = rules.iloc[0]

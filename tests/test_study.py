@@ -23,7 +23,7 @@ from conftest import write_small_study
 from flowsim.cli import main
 from flowsim.config.experiment import Experiment, load_experiment
 from flowsim.stats import mser5
-from flowsim.storage import ReplicationStore
+from flowsim.storage import FolderTaken, ReplicationStore
 from flowsim.study import StudyRun, WarmupCheck, run_study, study_folder
 
 
@@ -149,13 +149,14 @@ def test_an_unwritable_folder_is_an_os_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     exp = small(tmp_path)
-    with pytest.raises(OSError):
+    # Refused before any replication runs: nothing computed is lost.
+    with pytest.raises(FolderTaken, match="is a file"):
         run_study(exp, blocker / "out", workers=1, report=False, progress=False)
     result = CliRunner().invoke(
         main, ["experiment", str(exp.source), "--out", str(blocker / "out"), "--workers", "1"]
     )
     assert result.exit_code == 2, result.output
-    assert result.stderr.startswith(f"error: cannot write results to {blocker / 'out'}: ")
+    assert result.stderr.startswith(f"error: cannot create {blocker / 'out'}: ")
     assert len(result.stderr.splitlines()) == 1
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from flowsim.model.catalogue import presumes_steady_state
+from flowsim.model.catalogue import presumes_steady_state, value_range
 
 
 def t_quantile(p: float, dof: float) -> float:
@@ -67,15 +67,18 @@ def summarise_replications(per_rep: pd.DataFrame, level: float = 0.95) -> pd.Dat
     for metric in per_rep.select_dtypes("number").columns:
         if metric == "replication":
             continue
-        rows.append({"metric": metric, **_row(mean_ci(per_rep[metric], level))})
+        rows.append({"metric": metric, **_row(metric, mean_ci(per_rep[metric], level))})
     return pd.DataFrame(rows)
 
 
-def _row(est: Estimate) -> dict[str, float]:
+def _row(metric: str, est: Estimate) -> dict[str, float]:
+    # The interval clipped to the values the metric can take (no negative count, no
+    # share above 1); the half-width stays the t-interval's.
+    low, high = value_range(metric)
     return {
         "mean": est.mean,
-        "ci_low": est.low,
-        "ci_high": est.high,
+        "ci_low": max(est.low, low),
+        "ci_high": min(est.high, high),
         "half_width": est.half_width,
         "n": est.n,
     }
@@ -95,6 +98,10 @@ def scenario_table(per_rep: pd.DataFrame, metrics: list[str], level: float = 0.9
     presume a steady state (:func:`~flowsim.model.catalogue.presumes_steady_state`)
     in a scenario with at least one unstable replication: there the mean is not an
     estimate of a steady-state value but depends on how long the runs were.
+
+    The t-interval is clipped to the values the metric can take
+    (:func:`~flowsim.model.catalogue.value_range`: no negative count, no share above
+    1); ``half_width`` stays the unclipped one.
     """
     rows = []
     for scenario, group in per_rep.groupby("scenario", sort=False):
@@ -104,12 +111,27 @@ def scenario_table(per_rep: pd.DataFrame, metrics: list[str], level: float = 0.9
                 {
                     "scenario": scenario,
                     "metric": metric,
-                    **_row(mean_ci(group[metric], level)),
+                    **_row(metric, mean_ci(group[metric], level)),
                     "unstable_share": share,
                     "horizon_dependent": bool(share >= 0.5 and presumes_steady_state(metric)),
                 }
             )
     return pd.DataFrame(rows)
+
+
+DIFFERENCE_COLUMNS = [
+    "scenario",
+    "metric",
+    "reference",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "half_width",
+    "relative",
+    "unpaired_half_width",
+    "n",
+    "verdict",
+]
 
 
 def paired_differences(
@@ -136,7 +158,9 @@ def paired_differences(
             ok = ~(np.isnan(a) | np.isnan(b))
             diff = mean_ci(a[ok] - b[ok], level)
             ref_mean = float(np.mean(b[ok])) if ok.any() else math.nan
-            if diff.n < 2 or math.isnan(diff.half_width):
+            if np.isnan(b).all():
+                verdict = "no value in the reference"
+            elif diff.n < 2 or math.isnan(diff.half_width):
                 verdict = "not enough replications"
             elif diff.low > 0:
                 verdict = "higher"
@@ -161,7 +185,8 @@ def paired_differences(
                     "verdict": verdict,
                 }
             )
-    return pd.DataFrame(rows)
+    # The columns even with no row: a one-scenario study has nothing to compare.
+    return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
 
 
 def welch_half_width(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> float:
@@ -225,7 +250,10 @@ def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float,
 
 
 def number_text(x: float) -> str:
-    """Three significant digits (thousands with separators); "n/a" for what is not finite."""
+    """Three significant digits (thousands with separators); "n/a" for what is not finite;
+    0 for floating-point dust such as a mean of differences that cancel (1.7e-18)."""
     if not math.isfinite(x):
         return "n/a"
+    if abs(x) < 1e-12:
+        return "0"
     return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"

@@ -98,6 +98,60 @@ def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
+class FolderTaken(ValueError):
+    """A results folder holds something other than what is about to be written."""
+
+
+def claim_folder(folder: Path, identity: dict[str, Any], force: bool = False) -> None:
+    """Refuse to write into ``folder`` when it holds other results.
+
+    A missing or empty folder is free; so is one whose manifest matches every item
+    of ``identity`` (the same run or study: rerunning it resumes or refreshes it),
+    and one holding only an interrupted study's stored replications. A folder of
+    other flowsim results, or a non-empty folder that holds none, is refused unless
+    ``force``: a mistyped ``--out`` must never replace what a user already computed.
+    """
+    if not folder.exists():
+        # Say now, not after every replication, that the folder cannot be made.
+        parent = next(p for p in folder.absolute().parents if p.exists())
+        if not parent.is_dir():
+            raise FolderTaken(f"cannot create {folder}: {parent} is a file")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise FolderTaken(f"cannot create {folder}: {parent} is not writable")
+        return
+    if not folder.is_dir():
+        raise FolderTaken(f"{folder} is a file, not a results folder: choose another --out")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise FolderTaken(f"cannot write into {folder}: it is not writable")
+    entries = {p.name for p in folder.iterdir()}
+    if force or not entries or entries <= {"replications", "configs", "warmup.csv"}:
+        return
+    try:
+        manifest = read_manifest(folder)
+    except (OSError, ValueError):
+        raise FolderTaken(
+            f"{folder} is not empty and holds no flowsim results: choose another --out, "
+            "or --force to write into it"
+        ) from None
+    if any(manifest.get(k) != v for k, v in identity.items()):
+        raise FolderTaken(
+            f"{folder} holds {_describe(manifest)}: choose another --out, or --force to "
+            "replace them"
+        )
+
+
+def _describe(manifest: dict[str, Any]) -> str:
+    """What a results folder holds, in a few words."""
+    seed = manifest.get("seed")
+    if manifest.get("study"):
+        return f"the results of study {manifest['study']!r} (seed {seed})"
+    if manifest.get("command") == "run":
+        digest = str(manifest.get("config_hash", ""))[:12]
+        name = manifest.get("config_name")
+        return f"the results of another run ({name!r}, config hash {digest}, seed {seed})"
+    return f"the results of flowsim {manifest.get('command', 'of another kind')}"
+
+
 def write_run(
     out: Path,
     reps: Any,
@@ -110,6 +164,8 @@ def write_run(
     write_text(out / "config.yaml", config_yaml)
     if len(reps.events):
         write_frame(out / "events.parquet", reps.events)
+    else:
+        (out / "events.parquet").unlink(missing_ok=True)  # an earlier run's, now stale
     write_frame(out / "timeseries.parquet", reps.timeseries)
     write_frame(out / "customers.parquet", reps.customers)
     write_frame(out / "summary.parquet", reps.per_rep)

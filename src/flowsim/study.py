@@ -31,7 +31,7 @@ from flowsim.config.experiment import Experiment, WarmupSpec
 from flowsim.model.calendar import DAYS_PER_WEEK
 from flowsim.runner import ExperimentRun, pilot_series, run_experiment, with_warmup
 from flowsim.stats import mser5, mser_statistic, paired_differences, scenario_table
-from flowsim.storage import safe_name, write_frame, write_manifest, write_text
+from flowsim.storage import claim_folder, safe_name, write_frame, write_manifest, write_text
 
 FIXED_WARMUP = "fixed (each scenario's simulation.warmup_weeks)"
 """The manifest's ``warmup`` when it was not chosen by MSER-5 and could not be checked."""
@@ -212,6 +212,7 @@ def run_study(
     report: bool = True,
     progress: bool = True,
     provenance: dict[str, Any] | None = None,
+    force: bool = False,
 ) -> StudyRun:
     """Run a study and write its results folder, resumably; print nothing.
 
@@ -243,6 +244,9 @@ def run_study(
     provenance : dict, optional
         What made the study (command, files, arguments), recorded first in the
         manifest; by default ``{"command": "run_study"}`` and the experiment file.
+    force : bool
+        Write into ``out`` even when it holds other results (see
+        :func:`flowsim.storage.claim_folder`).
 
     Returns
     -------
@@ -253,9 +257,11 @@ def run_study(
     OSError
         When the folder or a file in it cannot be written.
     ValueError
-        When the MSER-5 warm-up names a series that is not a daily time series.
+        When the MSER-5 warm-up names a series that is not a daily time series;
+        :class:`~flowsim.storage.FolderTaken` when ``out`` holds other results.
     """
     folder = study_folder(experiment, out)
+    claim_folder(folder, {"study": experiment.name, "seed": experiment.seed}, force)
     folder.mkdir(parents=True, exist_ok=True)
     warmup_note = None
     if experiment.warmup is not None:

@@ -45,6 +45,7 @@ from flowsim.cli.common import (  # noqa: F401 - re-exported: commands elsewhere
     config_options,
     exit_on_config_error,
     fail,
+    force_option,
     load_or_exit,
     report,
     scheduler_option,
@@ -137,6 +138,7 @@ def schema_command(markdown: bool, out: str | None) -> None:
 @click.option(
     "--no-events", is_flag=True, help="Do not keep the event log (saves memory and disk)."
 )
+@force_option
 def run(
     config: str,
     overlays: tuple[str, ...],
@@ -145,6 +147,7 @@ def run(
     reps: int,
     out: str | None,
     no_events: bool,
+    force: bool,
 ) -> None:
     """Run CONFIG for --reps replications, print a summary table and write the results.
 
@@ -161,7 +164,7 @@ def run(
     from flowsim.reporting import format_stats_table
     from flowsim.runner import gather, run_replication
     from flowsim.stats import summarise_replications
-    from flowsim.storage import write_run
+    from flowsim.storage import FolderTaken, claim_folder, write_run
 
     params = load_or_exit(config, overlays, sets)
     if no_events:
@@ -170,6 +173,12 @@ def run(
         )
     root = params.simulation.seed if seed is None else seed
     folder = Path(out) if out else Path("results") / params.name
+    try:
+        claim_folder(
+            folder, {"command": "run", "config_hash": config_hash(params), "seed": root}, force
+        )
+    except FolderTaken as exc:
+        fail(str(exc))
     started = time.perf_counter()
     results = []
     with click.progressbar(
@@ -239,6 +248,7 @@ def study_options(command: F) -> F:
                 metavar="DIR",
                 help="Results folder (default: results/<study name>); rerun to resume.",
             ),
+            force_option,
         ]
     ):
         command = option(command)
@@ -252,6 +262,7 @@ def run_and_print_study(
     scheduler: str | None,
     provenance: dict[str, Any],
     report: bool = True,
+    force: bool = False,
 ) -> None:
     """Run a study with :func:`flowsim.study.run_study` and print its table.
 
@@ -273,6 +284,7 @@ def run_and_print_study(
             scheduler=scheduler,
             report=report,
             provenance=provenance,
+            force=force,
         )
     except OSError as exc:
         fail(f"cannot write results to {study_folder(experiment, out)}: {exc.strerror or exc}")
@@ -313,6 +325,7 @@ def experiment(
     no_report: bool,
     metrics: tuple[str, ...],
     out: str | None,
+    force: bool,
 ) -> None:
     """Run an experiment file (scenarios and sweeps over a base config).
 
@@ -340,6 +353,7 @@ def experiment(
         scheduler,
         {"command": "experiment", "experiment_file": file, "experiment": exp.spec},
         report=not no_report,
+        force=force,
     )
 
 
@@ -408,7 +422,13 @@ def _adhoc_study(
         "sets": list(opts["sets"]),
     }
     run_and_print_study(
-        exp, opts["out"], opts["workers"], opts["scheduler"], provenance, not opts["no_report"]
+        exp,
+        opts["out"],
+        opts["workers"],
+        opts["scheduler"],
+        provenance,
+        report=not opts["no_report"],
+        force=opts["force"],
     )
 
 

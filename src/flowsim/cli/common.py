@@ -89,6 +89,11 @@ workers_option = click.option(
     default=None,
     help="Worker processes (default: every core).",
 )
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Write into --out even when it holds other results (they are replaced).",
+)
 scheduler_option = click.option(
     "--scheduler",
     default=None,

@@ -214,6 +214,14 @@ def _locate(anchor: KeyPath, message: str, origins: Origins) -> Origin | None:
     return None
 
 
+_SPEC_WORDS = {
+    "extra_forbidden": "unknown key",
+    # Names of these files become folder and file names: say so rather than a regex.
+    "string_pattern_mismatch": "expected a name of letters, digits and _ (experiments "
+    "also - . = , + [ ]), not starting with a dot: it names a results folder",
+}
+
+
 def spec_error(exc: ValidationError, origins: Origins, source: str) -> ConfigError:
     """A :class:`ConfigError` for the first problem of a file that is not a config
     (an experiment, a calibration's targets): its line, key, what and what was given."""
@@ -227,5 +235,5 @@ def spec_error(exc: ValidationError, origins: Origins, source: str) -> ConfigErr
         what, given = str(err["ctx"].get("error", err["msg"])), ""
     else:
         given = f", got {show(err.get('input'))}" if err["type"] != "missing" else ""
-        what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        what = _SPEC_WORDS.get(err["type"], err["msg"])
     return ConfigError(f"{what}{given}", source=source, line=line, key=dotted(loc))

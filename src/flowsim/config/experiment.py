@@ -39,7 +39,8 @@ from flowsim.config.loader import load_config, read_yaml
 from flowsim.model.catalogue import metric_names
 from flowsim.model.params import Params
 
-_NAME = r"^[A-Za-z0-9_.=,+\-\[\]]+$"
+# One part of a path (results/<name>/): no separator, and no leading dot ("..").
+_NAME = r"^[A-Za-z0-9_=,+\-\[\]][A-Za-z0-9_.=,+\-\[\]]*$"
 
 
 class _Spec(BaseModel):

@@ -45,6 +45,11 @@ from flowsim.model.params import Params
 StrPath = str | os.PathLike[str]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+# A config is a few hundred values a few levels deep. Far beyond that is a mistake or
+# an attack: aliases that expand exponentially ("billion laughs") or nesting deep
+# enough to exhaust the recursion of the parser and of every walk after it.
+MAX_YAML_NODES = 100_000
+MAX_YAML_DEPTH = 50
 
 
 class LineLoader(yaml.SafeLoader):
@@ -52,12 +57,46 @@ class LineLoader(yaml.SafeLoader):
 
     After ``get_single_data()``, ``key_lines`` maps each key path, e.g.
     ``("lead", "wip_limit")``, to its 1-based line; ``()`` is the document.
-    Duplicate keys are an error, not a silent "last one wins".
+    Duplicate keys are an error, not a silent "last one wins". A document nested
+    deeper than ``MAX_YAML_DEPTH`` or larger than ``MAX_YAML_NODES`` values once its
+    aliases are expanded is refused before anything walks it.
     """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.key_lines: dict[KeyPath, int] = {}
+        self._depth = 0
+        self._expanded: dict[int, int] = {}  # id(node) -> its size with aliases expanded
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested deeper than {MAX_YAML_DEPTH} levels",
+                    self.peek_event().start_mark,
+                )
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if node is not None and id(node) not in self._expanded:
+            children: list[yaml.Node] = []
+            if isinstance(node, SequenceNode):
+                children = node.value
+            elif isinstance(node, MappingNode):
+                children = [n for pair in node.value for n in pair]
+            size = 1 + sum(self._expanded.get(id(c), 1) for c in children)
+            self._expanded[id(node)] = size
+            if size > MAX_YAML_NODES:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"more than {MAX_YAML_NODES:,} values once its aliases (*name) are expanded",
+                    node.start_mark,
+                )
+        return node
 
     def construct_document(self, node: yaml.Node) -> Any:
         self.key_lines[()] = node.start_mark.line + 1
@@ -224,7 +263,7 @@ def apply_set(data: dict[str, Any], origins: Origins, text: str) -> None:
     if not value_text.strip():
         raise ConfigError(f"--set {text}: missing value (write null for none, '' for empty text)")
     try:
-        value = yaml.safe_load(value_text)
+        value = LineLoader(value_text).get_single_data()
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or exc
         raise ConfigError(f"--set {text}: cannot read the value as YAML: {problem}") from None

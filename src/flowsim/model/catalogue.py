@@ -10,6 +10,7 @@ pattern that :func:`describe_metric` understands.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 
@@ -187,6 +188,17 @@ def metric_names(ticket_classes: list[str] | tuple[str, ...]) -> list[str]:
 def series_unit(name: str) -> str:
     """The unit of a daily series (empty for an unknown name)."""
     return SERIES[name].unit if name in SERIES else ""
+
+
+def value_range(name: str) -> tuple[float, float]:
+    """The values a summary metric can take: shares lie in [0, 1] (net revenue
+    retention may pass 1), trends take any sign, everything else is a count, a time or
+    an amount of at least 0. Reports clip confidence intervals to it."""
+    if name.startswith("open_work_trend"):
+        return -math.inf, math.inf
+    if name == "net_revenue_retention":
+        return 0.0, math.inf
+    return (0.0, 1.0) if describe_metric(name)[1] == "share" else (0.0, math.inf)
 
 
 def presumes_steady_state(name: str) -> bool:

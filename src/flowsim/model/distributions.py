@@ -21,7 +21,9 @@ _BLOCK = 256
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
     @property
     def mean(self) -> float:  # pragma: no cover - every subclass overrides it

@@ -33,14 +33,23 @@ from flowsim.model.mechanisms.promises import Commitments
 from flowsim.model.mechanisms.quality import Quality
 from flowsim.model.mechanisms.sales import Intake, Sales
 from flowsim.model.mechanisms.tickets import TicketClass, Tickets
-from flowsim.model.section import Section
+from flowsim.model.section import FolderName, Section
 from flowsim.model.team import Team
+
+MAX_HORIZON_WEEKS = 5200
+# About 200 times the baseline's two years: a few GB with the event log on.
+MAX_WORK_ITEMS = 1_000_000
 
 
 class Simulation(Section):
     """Clock, horizon and what is recorded."""
 
-    horizon_weeks: float = Field(104, gt=0, description="Length of a run, in weeks.")
+    horizon_weeks: float = Field(
+        104,
+        gt=0,
+        le=MAX_HORIZON_WEEKS,
+        description="Length of a run, in weeks (at most a century, 5,200 weeks).",
+    )
     warmup_weeks: float = Field(
         13,
         ge=0,
@@ -53,6 +62,13 @@ class Simulation(Section):
     )
     event_log: bool = Field(
         True, description="Keep the per-event log (turn off for long studies to save memory)."
+    )
+    max_work_items: int = Field(
+        MAX_WORK_ITEMS,
+        ge=1,
+        description="Refuse a run expected to create more work items than this (tickets, "
+        "onboarding tasks, pings): a mistyped rate would otherwise exhaust memory. Raise it "
+        "knowingly for a very large company.",
     )
 
     @model_validator(mode="after")
@@ -68,7 +84,11 @@ class Simulation(Section):
 class Params(Section):
     """A whole flowsim configuration: the company, its mechanisms and its policies."""
 
-    name: str = Field("baseline", description="Short name shown in reports.")
+    name: FolderName = Field(
+        "baseline",
+        description="Short name shown in reports; it names the default results folder, so "
+        "no / \\ : and no leading dot.",
+    )
     description: str = Field("", description="What this configuration represents.")
     simulation: Simulation = Field(default_factory=Simulation)
     lead: Lead = Field(default_factory=Lead)
@@ -102,6 +122,13 @@ class Params(Section):
                 "interrupts.shielding 'triage' needs a support person: set team.support >= 1 "
                 "or add a support hire to hiring.plan"
             )
+        expected = self.expected_work_items()
+        if expected > self.simulation.max_work_items:
+            raise ValueError(
+                f"this run would create about {expected:,.0f} work items, more than "
+                f"simulation.max_work_items ({self.simulation.max_work_items:,}): check the "
+                "rates and the horizon, or raise simulation.max_work_items knowingly"
+            )
         office_hours = ip.enabled and ip.shielding == "office_hours"
         if office_hours and ip.office_hour >= self.simulation.hours_per_day:
             raise ValueError(
@@ -109,6 +136,18 @@ class Params(Section):
                 f"working day of {self.simulation.hours_per_day} hours"
             )
         return self
+
+    def expected_work_items(self) -> float:
+        """A generous estimate of the work items a run creates: every customer ever signed
+        live for the whole horizon, with its tickets, onboarding tasks and pings."""
+        weeks = self.simulation.horizon_weeks
+        signed = self.sales.new_customers_per_month * weeks * 12 / 52
+        customers = self.customers.initial_live + signed
+        tickets = customers * self.tickets.per_customer_per_week * weeks
+        tasks = signed * self.onboarding.tasks.mean
+        direct = self.interrupts.direct_access
+        pings = direct.customers * direct.pings_per_week * weeks
+        return tickets + tasks + pings
 
 
 __all__ = [
