@@ -40,6 +40,7 @@ LAYERS = {
     "flowsim.stats": 3,
     "flowsim.storage": 3,
     "flowsim.study": 4,
+    "flowsim.data": 4,
     "flowsim.calibration": 4,
     "flowsim.sensitivity": 4,
     "flowsim.reporting": 5,

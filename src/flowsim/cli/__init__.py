@@ -52,6 +52,7 @@ from flowsim.cli.common import (  # noqa: F401 - re-exported: commands elsewhere
     workers_option,
 )
 from flowsim.cli.fitting import calibrate_command
+from flowsim.cli.importing import import_command
 from flowsim.cli.sensitivity import sensitivity_command
 
 
@@ -468,4 +469,5 @@ def report_command(
 
 
 main.add_command(calibrate_command)
+main.add_command(import_command)
 main.add_command(sensitivity_command)
