@@ -8,6 +8,7 @@ results folder are untouched.
 
 from __future__ import annotations
 
+import json
 import math
 import textwrap
 from pathlib import Path
@@ -291,3 +292,73 @@ def test_an_interrupted_study_resumes_into_its_folder(tmp_path):
     assert result.exit_code == 0, result.output
     again = CliRunner().invoke(main, ["experiment", str(spec), "--out", str(out)])
     assert again.exit_code == 0 and "2 replications reused" in again.output, again.output
+
+
+def test_more_workers_than_cores_gets_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    spec = tmp_path / "one.yaml"
+    spec.write_text(experiment("one").split("sweeps:")[0], encoding="utf-8")
+    args = ["experiment", str(spec), "--out", str(tmp_path / "o"), "--workers", "3"]
+    result = CliRunner().invoke(main, [*args, "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert "warning: --workers 3 on 2 cores" in result.stderr
+
+
+def test_replications_stored_by_another_flowsim_version_are_recomputed(tmp_path):
+    spec = tmp_path / "one.yaml"
+    spec.write_text(experiment("one").split("sweeps:")[0], encoding="utf-8")
+    out = tmp_path / "o"
+    args = ["experiment", str(spec), "--out", str(out), "--no-report", "--workers", "1"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    for summary in (out / "replications").rglob("rep-*.json"):
+        record = json.loads(summary.read_text(encoding="utf-8"))
+        summary.write_text(json.dumps({**record, "flowsim_version": "0.0.1"}), encoding="utf-8")
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0
+    assert "0 replications reused, 2 computed" in again.output, again.output
+
+
+def test_one_replication_is_singular_and_a_zero_reference_has_no_relative_change(tmp_path):
+    result = CliRunner().invoke(
+        main, ["run", str(BASELINE), "--reps", "1", *SHORT, "--out", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "mean over 1 replication;" in result.output
+    spec = tmp_path / "two.yaml"
+    spec.write_text(
+        experiment("two", sweep="wip").replace("lead.wip_limit: [2, 3]", "intake.limit: [1]")
+        + "metrics: [lost_deals]\n",
+        encoding="utf-8",
+    )
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace(
+            "grid:", "set: {intake.policy: wip_limit}\n    grid:"
+        ),
+        encoding="utf-8",
+    )
+    study = CliRunner().invoke(main, ["experiment", str(spec), "--out", str(tmp_path / "s")])
+    assert study.exit_code == 0, study.output
+    line = next(x for x in study.output.splitlines() if x.strip().startswith("wip[limit=1]"))
+    assert "n/a" in line and "999" not in line, line
+
+
+@pytest.mark.parametrize("command", [[], *[[name] for name in main.commands]])
+def test_dash_h_is_help_everywhere(command):
+    result = CliRunner().invoke(main, [*command, "-h"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Usage: ")
+
+
+def test_init_writes_a_commented_config_that_loads_and_never_overwrites(tmp_path, monkeypatch):
+    from flowsim.config import load_config
+    from flowsim.model.params import Params
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["init"])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "company.yaml").read_text(encoding="utf-8")
+    assert "# Hours he works per week" in text
+    loaded = load_config(tmp_path / "company.yaml")
+    assert loaded.model_copy(update={"name": "baseline"}) == Params()
+    refused(["init"], tmp_path, tmp_path, "exists")
+    assert CliRunner().invoke(main, ["init", "--force"]).exit_code == 0

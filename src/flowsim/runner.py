@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -139,8 +141,23 @@ def make_executor(
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n <= 1:
         return None, lambda: None
-    pool = ProcessPoolExecutor(max_workers=n)
+    pool = ProcessPoolExecutor(max_workers=n, initializer=_worker_setup, initargs=(os.getpid(),))
     return pool, lambda: pool.shutdown(cancel_futures=True)
+
+
+def _worker_setup(parent: int) -> None:
+    """In each worker process: leave Ctrl-C to the parent, which stops the pool and
+    says what was stored; and end when the parent is gone, whatever killed it (a
+    SIGKILL gives it no chance to stop its pool, and orphaned workers would hold
+    memory and the terminal for ever)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="flowsim-parent-watch", daemon=True).start()
 
 
 def run_experiment(

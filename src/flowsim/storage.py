@@ -7,12 +7,13 @@ manifest is written last and marks the folder complete.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,7 +124,8 @@ def claim_folder(folder: Path, identity: dict[str, Any], force: bool = False) ->
         raise FolderTaken(f"{folder} is a file, not a results folder: choose another --out")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise FolderTaken(f"cannot write into {folder}: it is not writable")
-    entries = {p.name for p in folder.iterdir()}
+    # Dot-files are flowsim's lock and the temporary files of an interrupted write.
+    entries = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
     if force or not entries or entries <= {"replications", "configs", "warmup.csv"}:
         return
     try:
@@ -138,6 +140,46 @@ def claim_folder(folder: Path, identity: dict[str, Any], force: bool = False) ->
             f"{folder} holds {_describe(manifest)}: choose another --out, or --force to "
             "replace them"
         )
+
+
+LOCK = ".lock"
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold ``folder/.lock`` while a study writes into ``folder``, and clear what an
+    interrupted writer left there (temporary files).
+
+    A second study into the same folder is refused with :class:`FolderTaken` rather
+    than mixing its tables with the first's. The lock is the operating system's
+    (``flock``), so it ends with its process however that ends; where there is no
+    ``fcntl`` (Windows), there is no lock.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    with open(folder / LOCK, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise FolderTaken(
+                f"another flowsim ({holder}) is writing into {folder}: wait for it to "
+                "finish, or choose another --out"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        for stale in folder.rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _describe(manifest: dict[str, Any]) -> str:
@@ -182,7 +224,9 @@ class ReplicationStore:
     the summary is written last, so a replication counts as stored only when all
     are complete.  The
     config hash and the study's root seed in the folder name mean that an edited
-    scenario or a new seed never reuses stale replications.
+    scenario or a new seed never reuses stale replications; the flowsim version in
+    each summary, that another version of flowsim recomputes them rather than mixing
+    its results with this one's.
     """
 
     def __init__(self, root: Path) -> None:
@@ -214,6 +258,9 @@ class ReplicationStore:
             return None  # damaged by a crash mid-write: compute it again
         if record.get("config_hash") != config_hash or record.get("seed") != seed:
             return None
+        if record.get("flowsim_version") != __version__:
+            return None  # another flowsim may simulate the same config differently
+
         summary = {
             k: (float("nan") if v is None else float(v)) for k, v in record["summary"].items()
         }
@@ -239,6 +286,7 @@ class ReplicationStore:
             "replication": replication,
             "config_hash": config_hash,
             "seed": seed,
+            "flowsim_version": __version__,
             # NaN is not JSON: store it as null and read it back as NaN.
             "summary": {k: (None if v != v else v) for k, v in summary.items()},
         }

@@ -31,7 +31,14 @@ from flowsim.config.experiment import Experiment, WarmupSpec
 from flowsim.model.calendar import DAYS_PER_WEEK
 from flowsim.runner import ExperimentRun, pilot_series, run_experiment, with_warmup
 from flowsim.stats import mser5, mser_statistic, paired_differences, scenario_table
-from flowsim.storage import claim_folder, safe_name, write_frame, write_manifest, write_text
+from flowsim.storage import (
+    claim_folder,
+    folder_lock,
+    safe_name,
+    write_frame,
+    write_manifest,
+    write_text,
+)
 
 FIXED_WARMUP = "fixed (each scenario's simulation.warmup_weeks)"
 """The manifest's ``warmup`` when it was not chosen by MSER-5 and could not be checked."""
@@ -263,42 +270,44 @@ def run_study(
     folder = study_folder(experiment, out)
     claim_folder(folder, {"study": experiment.name, "seed": experiment.seed}, force)
     folder.mkdir(parents=True, exist_ok=True)
-    warmup_note = None
-    if experiment.warmup is not None:
-        experiment, warmup_note = _choose_warmup(experiment, experiment.warmup, folder)
+    # One study at a time in a folder: a second one would mix its tables with these.
+    with folder_lock(folder):
+        warmup_note = None
+        if experiment.warmup is not None:
+            experiment, warmup_note = _choose_warmup(experiment, experiment.warmup, folder)
 
-    def meanwhile() -> None:
-        # This process only waits while the workers run: do now what the end would
-        # otherwise do alone, on one core (the first statistics load SciPy, the report
-        # matplotlib and the charts).
-        for s in experiment.scenarios:
-            write_text(folder / "configs" / f"{safe_name(s.name)}.yaml", dump_yaml(s.params))
-        modules = ["scipy.stats"] + (["flowsim.reporting.html"] if report else [])
-        for module in modules:
-            # Only a head start: if one fails to load, the step that needs it fails
-            # there and says why, after every replication is stored.
-            with contextlib.suppress(Exception):
-                importlib.import_module(module)
+        def meanwhile() -> None:
+            # This process only waits while the workers run: do now what the end would
+            # otherwise do alone, on one core (the first statistics load SciPy, the report
+            # matplotlib and the charts).
+            for s in experiment.scenarios:
+                write_text(folder / "configs" / f"{safe_name(s.name)}.yaml", dump_yaml(s.params))
+            modules = ["scipy.stats"] + (["flowsim.reporting.html"] if report else [])
+            for module in modules:
+                # Only a head start: if one fails to load, the step that needs it fails
+                # there and says why, after every replication is stored.
+                with contextlib.suppress(Exception):
+                    importlib.import_module(module)
 
-    run = run_experiment(
-        experiment,
-        folder,
-        workers=workers,
-        scheduler=scheduler,
-        progress=progress,
-        while_running=meanwhile,
-    )
-    metrics = [c for c in run.per_rep.columns if c not in ("scenario", "replication")]
-    scenarios = scenario_table(run.per_rep, metrics)
-    differences = paired_differences(run.per_rep, experiment.reference, metrics)
-    write_frame(folder / "per_replication.parquet", run.per_rep)
-    write_frame(folder / "per_replication.csv", run.per_rep)
-    write_frame(folder / "scenarios.csv", scenarios)
-    write_frame(folder / "differences.csv", differences)
-    write_frame(folder / "timeseries.parquet", run.timeseries)
-    write_frame(folder / "customers.parquet", run.customers)
-    check = None if warmup_note else check_warmup(experiment, run)
-    write_manifest(folder, _manifest(experiment, run, warmup_note, check, provenance))
+        run = run_experiment(
+            experiment,
+            folder,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            while_running=meanwhile,
+        )
+        metrics = [c for c in run.per_rep.columns if c not in ("scenario", "replication")]
+        scenarios = scenario_table(run.per_rep, metrics)
+        differences = paired_differences(run.per_rep, experiment.reference, metrics)
+        write_frame(folder / "per_replication.parquet", run.per_rep)
+        write_frame(folder / "per_replication.csv", run.per_rep)
+        write_frame(folder / "scenarios.csv", scenarios)
+        write_frame(folder / "differences.csv", differences)
+        write_frame(folder / "timeseries.parquet", run.timeseries)
+        write_frame(folder / "customers.parquet", run.customers)
+        check = None if warmup_note else check_warmup(experiment, run)
+        write_manifest(folder, _manifest(experiment, run, warmup_note, check, provenance))
     study = StudyRun(experiment, run, scenarios, differences, folder, warmup_note, check)
     if report:
         # The one step above this layer: matplotlib and the charts, loaded only when asked.

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -51,6 +51,7 @@ from flowsim.cli.common import (  # noqa: F401 - re-exported: commands elsewhere
     scheduler_option,
     workers_option,
 )
+from flowsim.cli.configs import init_command, schema_command, validate_command
 from flowsim.cli.fitting import calibrate_command
 from flowsim.cli.importing import import_command
 from flowsim.cli.sensitivity import sensitivity_command
@@ -64,62 +65,33 @@ class _Main(click.Group):
     """
 
     def invoke(self, ctx: click.Context) -> Any:
-        with exit_on_config_error():
-            return super().invoke(ctx)
+        # SIGTERM (a scheduler's, or kill's) stops a study as Ctrl-C does: the pool's
+        # workers are stopped and nothing half-written is left.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            with exit_on_config_error():
+                return super().invoke(ctx)
+        except KeyboardInterrupt:
+            report(
+                "interrupted: nothing half-written is left; rerunning a study into the "
+                "same --out resumes from the replications it stored"
+            )
+            sys.exit(INTERRUPTED)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
 
-@click.group(cls=_Main)
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="flowsim")
 def main() -> None:
     """Simulate a small SaaS company stalled on one bottleneck engineer."""
-
-
-@main.command()
-@click.argument("configs", nargs=-1, required=True, type=click.Path(), metavar="CONFIG...")
-@config_options
-def validate(configs: tuple[str, ...], overlays: tuple[str, ...], sets: tuple[str, ...]) -> None:
-    """Check config files and print the hash of each valid one.
-
-    The overlays and --set values apply to every CONFIG. All files are checked;
-    the exit status is 2 if any is invalid.
-    """
-    from flowsim.config import ConfigError, config_hash, load_config
-
-    failed = False
-    for path in configs:
-        try:
-            params = load_config(path, overlays, sets)
-        except ConfigError as exc:
-            report(str(exc))
-            failed = True
-        else:
-            click.echo(f"ok  {path} (hash {config_hash(params)[:12]})")
-    if failed:
-        sys.exit(BAD_INPUT)
-
-
-@main.command("schema")
-@click.option("--markdown", is_flag=True, help="The Markdown reference instead of JSON Schema.")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="Write to FILE (e.g. docs/configuration.md) instead of standard output.",
-)
-def schema_command(markdown: bool, out: str | None) -> None:
-    """Print the config format: JSON Schema, or a Markdown reference of every parameter."""
-    from flowsim.config import json_schema, reference_markdown
-
-    text = reference_markdown() if markdown else json.dumps(json_schema(), indent=2) + "\n"
-    if out is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail(f"cannot write {out}: {exc.strerror or exc}")
-    click.echo(f"wrote {out}", err=True)
 
 
 @main.command()
@@ -275,6 +247,7 @@ def run_and_print_study(
     reported as one ``error:`` line with exit status 2.
     """
     from flowsim.reporting import format_experiment_table
+    from flowsim.reporting.tables import plural
     from flowsim.study import run_study, study_folder
 
     try:
@@ -299,7 +272,7 @@ def run_and_print_study(
         format_experiment_table(study.scenarios, study.differences, exp.reference, exp.metrics)
     )
     click.echo(
-        f"\n{study.reused} replications reused, {study.computed} computed "
+        f"\n{plural(study.reused, 'replication')} reused, {study.computed} computed "
         f"in {study.wall_time:.1f} s; wrote {study.folder}/"
     )
     if study.report is not None:
@@ -434,13 +407,14 @@ def _adhoc_study(
 
 
 @main.command("report")
-@click.argument("folder", type=click.Path(), metavar="RESULTS_DIR")
+@click.argument("folder", type=click.Path(), metavar="RESULTS_DIR|DATA")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),
     default=None,
     metavar="FILE.html",
-    help="Where to write the report (default: RESULTS_DIR/report.html).",
+    help="Where to write the report (default: RESULTS_DIR/report.html, or "
+    "DATA_report.html beside DATA).",
 )
 @click.option("--markdown", is_flag=True, help="Print the study's table in Markdown instead.")
 @click.option("--metric", "metrics", multiple=True, help="With --markdown: a metric to show.")
@@ -448,7 +422,13 @@ def _adhoc_study(
 def report_command(
     folder: str, out: str | None, markdown: bool, metrics: tuple[str, ...], vs: str | None
 ) -> None:
-    """Write a study's HTML report (charts embedded) and its charts as PNG files."""
+    """Write a study's HTML report (charts embedded) and its charts as PNG files; or,
+    for a table of work items from `flowsim import` (DATA.parquet or .csv), the
+    report on that real flow: cumulative flow, cycle times (Kaplan-Meier, open items
+    censored), throughput and ageing work."""
+    if Path(folder).is_file() and Path(folder).suffix.lower() in (".parquet", ".csv"):
+        _data_report(folder, out)
+        return
     if not (Path(folder) / "manifest.json").is_file():
         fail(f"{folder} is not a flowsim results folder (no manifest.json)")
     if markdown:
@@ -468,6 +448,24 @@ def report_command(
     click.echo(f"wrote {path} and {Path(folder) / 'figures'}/")
 
 
-main.add_command(calibrate_command)
+def _data_report(data: str, out: str | None) -> None:
+    from flowsim.reporting.data_report import (
+        data_table,
+        format_data_table,
+        read_items,
+        write_data_report,
+    )
+
+    with exit_on_config_error():  # a file that is not a table of work items
+        try:
+            click.echo(format_data_table(data_table(read_items(data))))
+            path = write_data_report(data, out)
+        except (OSError, ValueError) as exc:
+            fail(f"cannot write the report for {data}: {exc}")
+    click.echo(f"wrote {path} and {path.parent / (Path(data).stem + '_figures')}/")
+
+
+for command in (validate_command, schema_command, init_command, calibrate_command):
+    main.add_command(command)
 main.add_command(import_command)
 main.add_command(sensitivity_command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -83,10 +84,22 @@ def load_or_exit(config: str, overlays: Iterable[str] = (), sets: Iterable[str] 
         fail(str(exc))
 
 
+def _warn_oversubscribed(ctx: click.Context, param: click.Parameter, value: int | None) -> Any:
+    cores = os.cpu_count() or 1
+    if value is not None and value > cores:
+        click.echo(
+            f"warning: --workers {value} on {cores} cores: the extra workers only share "
+            "the cores (and hold memory each)",
+            err=True,
+        )
+    return value
+
+
 workers_option = click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=None,
+    callback=_warn_oversubscribed,
     help="Worker processes (default: every core).",
 )
 force_option = click.option(

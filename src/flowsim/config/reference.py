@@ -9,8 +9,10 @@ the reference.
 from __future__ import annotations
 
 import inspect
+import textwrap
 from typing import Any, get_args
 
+import yaml
 from pydantic import BaseModel
 
 from flowsim.config.schema import ROOT, Node, bounds_text, fields_by_key, node_for, number_text
@@ -85,6 +87,40 @@ def reference_markdown() -> str:
         lines += _section(f"`{key}`", key, model, level=2)
     lines += _distributions()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def commented_config(params: Params) -> str:
+    """``params`` as a config file with each key's description (unit, source) as a
+    comment above it: the scaffold ``flowsim init`` writes. Loading it gives back
+    ``params``."""
+    data = params.model_dump(mode="json", by_alias=True)
+    lines = [
+        "# A flowsim config: the company, its mechanisms and its policies.",
+        "# Every key is optional (a key left out takes the default shown here); replace",
+        "# the numbers with your company's, then: flowsim validate THIS_FILE",
+        "",
+    ]
+    _commented(Params, data, 0, lines)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _commented(model: type[BaseModel], data: dict[str, Any], depth: int, lines: list[str]) -> None:
+    pad = "  " * depth
+    for key, info in fields_by_key(model).items():
+        if key not in data:
+            continue
+        node = node_for(info.annotation, info)
+        width = max(40, 88 - len(pad))
+        lines += [f"{pad}# {text}" for text in textwrap.wrap(info.description or "", width)]
+        if node.kind == "section":
+            lines.append(f"{pad}{key}:")
+            _commented(node.ann, data[key], depth + 1, lines)
+            if depth == 0:
+                lines.append("")
+        else:
+            value = yaml.safe_dump(data[key], default_flow_style=True, width=10_000).strip()
+            value = value.removesuffix("\n...").strip()
+            lines.append(f"{pad}{key}: {value}")
 
 
 def _section(title: str, path: str, model: type[BaseModel], level: int) -> list[str]:

@@ -239,7 +239,7 @@ def format_stats_table(
     lines = []
     if title:
         lines.append(title)
-    lines.append(f"mean over {n} replication{'s' if n != 1 else ''}; [95% confidence interval]")
+    lines.append(f"mean over {plural(n, 'replication')}; [95% confidence interval]")
     width = 52
     for section, metrics in (sections or SECTIONS).items():
         present = [m for m in metrics if m in by_metric.index]
@@ -264,13 +264,16 @@ def format_stats_table(
     return "\n".join(lines)
 
 
+def plural(n: int, word: str) -> str:
+    """``1 replication``, ``2 replications``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _relative(value: float) -> str:
-    """A relative change; beyond 10x (a reference near zero) the percentage says little."""
+    """A relative change, or "n/a" where the reference is zero (no relative change)."""
     if math.isnan(value) or math.isinf(value):
-        return ""
-    if abs(value) > 10:
-        return ">+999%" if value > 0 else "<-999%"
-    return f"{100 * value:+.0f}%"
+        return "n/a"
+    return f"{100 * value:+,.0f}%"
 
 
 def signed(value: float, unit: str) -> str:
@@ -344,7 +347,7 @@ def format_experiment_table(
     width = max(12, *(len(label) for label in labels.values())) + 2
     n = int(scenarios["n"].max()) if len(scenarios) else 0
     lines = [
-        f"mean over {n} replications [95% CI]; difference from '{reference}' paired by "
+        f"mean over {plural(n, 'replication')} [95% CI]; difference from '{reference}' paired by "
         "replication (common random numbers)"
     ]
     by = scenarios.set_index(["scenario", "metric"])
