@@ -257,3 +257,33 @@ def number_text(x: float) -> str:
     if abs(x) < 1e-12:
         return "0"
     return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def product_limit(
+    x: np.ndarray, observed: np.ndarray, level: float = 0.95
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """The Kaplan-Meier estimate of the survival curve at each event time, with its
+    exponential Greenwood ("log-log") bounds at ``level``: the textbook estimator
+    (Kaplan and Meier 1958; the bounds as in Kalbfleisch and Prentice), a few lines
+    here rather than a survival library whose pins would hold back pandas.
+
+    ``x``: each item's time (done) or age so far (censored); ``observed``: done.
+    """
+    from scipy.stats import norm  # loaded on first use, as in mean_ci
+
+    times = np.unique(x[observed])
+    ordered = np.sort(x)
+    at_risk = len(x) - np.searchsorted(ordered, times, side="left")
+    events = np.array([np.count_nonzero((x == t) & observed) for t in times])
+    survival = np.cumprod(1 - events / at_risk)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        greenwood = np.cumsum(events / (at_risk * (at_risk - events)))
+        log_s = np.log(survival)
+        spread = norm.ppf(0.5 + level / 2) * np.sqrt(greenwood) / np.abs(log_s)
+        centre = np.log(-log_s)
+        low = np.exp(-np.exp(centre + spread))
+        high = np.exp(-np.exp(centre - spread))
+    # Where the curve reaches 0 (or a variance is undefined) the bounds are the curve's.
+    low = np.where(np.isfinite(low), low, survival)
+    high = np.where(np.isfinite(high), high, survival)
+    return pd.Series(survival, index=times), low, high
