@@ -27,7 +27,12 @@ SHORT = ("--set", "simulation.horizon_weeks=10", "--set", "simulation.warmup_wee
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    """Every file under ``folder`` but a study's lock (which holds no results)."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != ".lock"
+    }
 
 
 @pytest.fixture
@@ -362,3 +367,54 @@ def test_init_writes_a_commented_config_that_loads_and_never_overwrites(tmp_path
     assert loaded.model_copy(update={"name": "baseline"}) == Params()
     refused(["init"], tmp_path, tmp_path, "exists")
     assert CliRunner().invoke(main, ["init", "--force"]).exit_code == 0
+
+
+def test_a_config_from_standard_input(tmp_path):
+    text = BASELINE.read_text(encoding="utf-8")
+    out = tmp_path / "r"
+    args = ["run", "-", "--reps", "2", *SHORT, "--out", str(out)]
+    result = CliRunner().invoke(main, args, input=text)
+    assert result.exit_code == 0, result.output
+    bad = CliRunner().invoke(main, ["validate", "-"], input="lead: {wip_limit: -1}\n")
+    assert bad.exit_code == 2
+    assert bad.output.strip() == (
+        "error: <stdin>:1: lead.wip_limit: expected an integer >= 1 or null, got -1"
+    )
+
+
+def test_json_and_quiet_output(tmp_path):
+    args = ["run", str(BASELINE), "--reps", "2", *SHORT]
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "r"), "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["replications"] == 2
+    go_lives = next(row for row in document["summary"] if row["metric"] == "go_lives")
+    assert go_lives["ci_low"] <= go_lives["mean"] <= go_lives["ci_high"]
+    spec = tmp_path / "s.yaml"
+    spec.write_text(experiment("s"), encoding="utf-8")
+    study = ["experiment", str(spec), "--no-report", "--workers", "1"]
+    result = CliRunner().invoke(main, [*study, "--out", str(tmp_path / "s"), "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["reference"] == "baseline" and document["computed"] == 6
+    assert {row["scenario"] for row in document["differences"]} == {
+        "wip[wip_limit=2]",
+        "wip[wip_limit=3]",
+    }
+    quiet = CliRunner().invoke(main, [*study, "--out", str(tmp_path / "q"), "-q"])
+    assert quiet.exit_code == 0 and quiet.stdout == "", quiet.stdout
+
+
+@pytest.mark.parametrize(
+    "address, expect",
+    [("not an address", "--scheduler 'not an address'"), ("tcp://127.0.0.1:1", "cannot reach")],
+)
+def test_a_wrong_scheduler_is_one_line(address, expect, tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr("flowsim.runner.SCHEDULER_TIMEOUT", 1)
+    spec = tmp_path / "one.yaml"
+    spec.write_text(experiment("one").split("sweeps:")[0], encoding="utf-8")
+    out = tmp_path / "o"
+    out.mkdir()
+    args = ["experiment", str(spec), "--out", str(out), "--scheduler", address, "--no-report"]
+    refused(args, out, tmp_path, expect)

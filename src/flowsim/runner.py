@@ -121,6 +121,13 @@ def replicate_and_store(
     return value
 
 
+SCHEDULER_TIMEOUT = 10  # seconds to reach a Dask scheduler before saying it is not there
+
+
+class SchedulerUnreachable(ValueError):
+    """The Dask scheduler's address is wrong, or nothing answers there."""
+
+
 def make_executor(
     workers: int | None = None, scheduler: str | None = None
 ) -> tuple[Executor | None, Callable[[], None]]:
@@ -136,7 +143,15 @@ def make_executor(
             raise RuntimeError(
                 "--scheduler needs Dask distributed: pip install 'flowsim[dask]'"
             ) from exc
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerUnreachable(
+                f"cannot reach the Dask scheduler at {scheduler} within "
+                f"{SCHEDULER_TIMEOUT} s ({exc}): is it running?"
+            ) from None
+        except ValueError as exc:
+            raise SchedulerUnreachable(f"--scheduler {scheduler!r}: {exc}") from None
         return client.get_executor(), client.close
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n <= 1:

@@ -20,6 +20,7 @@ import contextlib
 import importlib
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -247,7 +248,8 @@ def run_study(
     report : bool
         Write ``report.html`` and ``figures/*.png`` (a few seconds, and matplotlib).
     progress : bool
-        Show a progress bar on a terminal.
+        On a terminal, show a progress bar, and a line on standard error when the
+        slow steps without one begin (the warm-up pilot, the report).
     provenance : dict, optional
         What made the study (command, files, arguments), recorded first in the
         manifest; by default ``{"command": "run_study"}`` and the experiment file.
@@ -274,6 +276,7 @@ def run_study(
     with folder_lock(folder):
         warmup_note = None
         if experiment.warmup is not None:
+            _status(progress, "choosing the warm-up: a pilot run of the reference ...")
             experiment, warmup_note = _choose_warmup(experiment, experiment.warmup, folder)
 
         def meanwhile() -> None:
@@ -313,8 +316,15 @@ def run_study(
         # The one step above this layer: matplotlib and the charts, loaded only when asked.
         from flowsim.reporting.html import write_report
 
+        _status(progress, "writing the report and its charts ...")
         study.report = write_report(folder)
     return study
+
+
+def _status(progress: bool, line: str) -> None:
+    """A line on a terminal's standard error (never in a pipe, a log or a notebook)."""
+    if progress and sys.stderr.isatty():
+        print(line, file=sys.stderr, flush=True)
 
 
 def _choose_warmup(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import signal
 import sys
 import time
@@ -46,7 +47,9 @@ from flowsim.cli.common import (  # noqa: F401 - re-exported: commands elsewhere
     exit_on_config_error,
     fail,
     force_option,
+    json_records,
     load_or_exit,
+    output_options,
     report,
     scheduler_option,
     workers_option,
@@ -112,6 +115,7 @@ def main() -> None:
     "--no-events", is_flag=True, help="Do not keep the event log (saves memory and disk)."
 )
 @force_option
+@output_options
 def run(
     config: str,
     overlays: tuple[str, ...],
@@ -121,6 +125,8 @@ def run(
     out: str | None,
     no_events: bool,
     force: bool,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Run CONFIG for --reps replications, print a summary table and write the results.
 
@@ -164,9 +170,9 @@ def run(
     reps_data = gather(params, root, results)
     elapsed = time.perf_counter() - started
     stats = summarise_replications(reps_data.per_rep)
-    click.echo(
-        format_stats_table(stats, title=f"\n{params.name}: {params.description}".rstrip(": "))
-    )
+    if not (as_json or quiet):
+        title = f"\n{params.name}: {params.description}".rstrip(": ")
+        click.echo(format_stats_table(stats, title=title))
     try:
         write_run(
             folder,
@@ -186,7 +192,12 @@ def run(
         )
     except OSError as exc:
         fail(f"cannot write results to {folder}: {exc.strerror or exc}")
-    click.echo(f"\nwrote {folder}/ ({reps} replications in {elapsed:.1f} s)")
+    if as_json:
+        document = {"config": params.name, "description": params.description, "seed": root}
+        document |= {"replications": reps, "folder": str(folder)}
+        click.echo(json.dumps({**document, "summary": json_records(stats)}, indent=1))
+    elif not quiet:
+        click.echo(f"\nwrote {folder}/ ({reps} replications in {elapsed:.1f} s)")
 
 
 # ---------------------------------------------------------------- studies
@@ -222,6 +233,7 @@ def study_options(command: F) -> F:
                 help="Results folder (default: results/<study name>); rerun to resume.",
             ),
             force_option,
+            output_options,
         ]
     ):
         command = option(command)
@@ -236,8 +248,11 @@ def run_and_print_study(
     provenance: dict[str, Any],
     report: bool = True,
     force: bool = False,
+    as_json: bool = False,
+    quiet: bool = False,
 ) -> None:
-    """Run a study with :func:`flowsim.study.run_study` and print its table.
+    """Run a study with :func:`flowsim.study.run_study` and print its table (or, with
+    ``as_json``, its tables as one JSON document; with ``quiet``, nothing).
 
     Under the title, the warm-up: how MSER-5 chose it, or what MSER-5 makes of the
     fixed one (and a warning when it suggests more); after the table, whether the
@@ -259,12 +274,23 @@ def run_and_print_study(
             report=report,
             provenance=provenance,
             force=force,
+            progress=not quiet,
         )
     except OSError as exc:
         fail(f"cannot write results to {study_folder(experiment, out)}: {exc.strerror or exc}")
     except ValueError as exc:
         fail(str(exc))
     exp = study.experiment
+    if as_json:
+        document = {"study": exp.name, "description": exp.description, "seed": exp.seed}
+        document |= {"reference": exp.reference, "folder": str(study.folder)}
+        document |= {"reused": study.reused, "computed": study.computed}
+        document |= {"report": None if study.report is None else str(study.report)}
+        document |= {"scenarios": json_records(study.scenarios)}
+        click.echo(json.dumps({**document, "differences": json_records(study.differences)}))
+        return
+    if quiet:
+        return
     click.echo(f"\n{exp.name}: {exp.description}".rstrip(": "))
     for line in study.warmup_lines:
         click.echo(line)
@@ -300,6 +326,8 @@ def experiment(
     metrics: tuple[str, ...],
     out: str | None,
     force: bool,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Run an experiment file (scenarios and sweeps over a base config).
 
@@ -328,6 +356,8 @@ def experiment(
         {"command": "experiment", "experiment_file": file, "experiment": exp.spec},
         report=not no_report,
         force=force,
+        as_json=as_json,
+        quiet=quiet,
     )
 
 
@@ -403,6 +433,8 @@ def _adhoc_study(
         provenance,
         report=not opts["no_report"],
         force=opts["force"],
+        as_json=opts["as_json"],
+        quiet=opts["quiet"],
     )
 
 

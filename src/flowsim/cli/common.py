@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -102,6 +103,30 @@ workers_option = click.option(
     callback=_warn_oversubscribed,
     help="Worker processes (default: every core).",
 )
+
+
+def output_options(command: F) -> F:
+    """--json and --quiet: what a command prints on standard output."""
+    command = click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        help="Print nothing but errors and warnings (the results are still written).",
+    )(command)
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print the results as one JSON document instead of the table.",
+    )(command)
+
+
+def json_records(frame: Any) -> list[dict[str, Any]]:
+    """A DataFrame's rows for JSON, NaN as null (JSON has no NaN)."""
+    records: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
+    return records
+
+
 force_option = click.option(
     "--force",
     is_flag=True,

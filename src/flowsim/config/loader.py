@@ -21,6 +21,7 @@ import copy
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -153,9 +154,11 @@ def read_yaml(path: StrPath) -> tuple[dict[str, Any], Origins]:
         If the file is missing or unreadable, is not valid YAML, or its top
         level is not a mapping.
     """
-    label = os.fspath(path)
+    # "-" is standard input, as for most command-line tools: `... | flowsim run -`.
+    stdin = os.fspath(path) == "-"
+    label = "<stdin>" if stdin else os.fspath(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = sys.stdin.read() if stdin else Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"no such config file: {label}") from None
     except OSError as exc:
