@@ -602,7 +602,7 @@ def test_json_schema_is_json_with_descriptions() -> None:
     assert schema["title"] == "flowsim configuration"
     horizon = schema["$defs"]["Simulation"]["properties"]["horizon_weeks"]
     assert horizon["description"].startswith("Length of a run, in weeks")
-    assert horizon["maximum"] == 5200
+    assert horizon["maximum"] == 52000
     assert "mean" in schema["$defs"]["Lognormal"]["properties"]  # the alias, not mean_value
     assert schema["additionalProperties"] is False
 
@@ -611,7 +611,7 @@ def test_reference_markdown_documents_every_parameter() -> None:
     text = reference_markdown()
     assert text.startswith("# Configuration reference\n")
     assert (
-        "| `simulation.horizon_weeks` | number > 0 and <= 5200 | `104` | Length of a run, in weeks"
+        "| `simulation.horizon_weeks` | number > 0 and <= 52000 | `104` | Length of a run, in weeks"
         in text
     )
     assert "| `lead.wip_limit` | integer >= 1, or null | `null` |" in text

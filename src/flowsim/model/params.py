@@ -36,7 +36,7 @@ from flowsim.model.mechanisms.tickets import TicketClass, Tickets
 from flowsim.model.section import FolderName, Section
 from flowsim.model.team import Team
 
-MAX_HORIZON_WEEKS = 5200
+MAX_HORIZON_WEEKS = 52_000
 # About 200 times the baseline's two years: a few GB with the event log on.
 MAX_WORK_ITEMS = 1_000_000
 
@@ -48,7 +48,7 @@ class Simulation(Section):
         104,
         gt=0,
         le=MAX_HORIZON_WEEKS,
-        description="Length of a run, in weeks (at most a century, 5,200 weeks).",
+        description="Length of a run, in weeks (at most a thousand years, 52,000 weeks).",
     )
     warmup_weeks: float = Field(
         13,
