@@ -648,3 +648,161 @@ def test_direct_access_pings_get_no_mm1_reference(mm1_study: StudyResults):
     fig = charts.sweep_curve(pinged, "rate")
     assert len(fig.axes) == 2, "no M/M/1 panel"
     assert not mm1_lines(fig)
+
+
+# ---------------------------------------------------------------- the scenarios a report features
+def with_means(study: StudyResults, metric: str, means: dict[str, float]) -> StudyResults:
+    """The study with ``metric`` of each named scenario's replications set to a constant."""
+    per_rep = study.per_rep.copy()
+    for name, value in means.items():
+        per_rep.loc[per_rep["scenario"] == name, metric] = value
+    return dataclasses.replace(study, per_rep=per_rep)
+
+
+def expected_best(study: StudyResults) -> str | None:
+    """The rule, recomputed: the first metric (in the study's order, all four of the
+    small study's have a better direction) on which a scenario's mean beats the
+    reference's; the best mean on it wins."""
+    higher = {"go_lives_per_quarter": True, "onboarding_lead_time_p85_days": False}
+    higher |= {"promises_kept_share": True, "arr_at_horizon": True}
+    for metric in study.metrics:
+        means = study.per_rep.groupby("scenario")[metric].mean().dropna()
+        sign = 1 if higher[metric] else -1
+        others = (means * sign).drop(study.reference)
+        winners = others[others > means[study.reference] * sign + 1e-9]
+        if not winners.empty:
+            return str(winners.idxmax())
+    return None
+
+
+def test_best_scenario_does_best_on_the_first_metric_and_a_tie_is_no_win(study: StudyResults):
+    assert charts.best_scenario(study) == expected_best(study)
+    # wip[limit=2] has the most go-lives: it is the best, whatever the other metrics say
+    rigged = with_means(study, "go_lives_per_quarter", {n: 1.0 for n in NAMES})
+    rigged = with_means(rigged, "go_lives_per_quarter", {"wip[limit=2]": 9.0})
+    assert charts.best_scenario(rigged) == "wip[limit=2]"
+    assert charts.scenario_role(rigged, "wip[limit=2]") == "highest go_lives_per_quarter"
+    assert charts.scenario_role(rigged, study.reference) == "reference"
+    assert charts.scenario_role(rigged, "baseline") == ""
+    # a tie with the reference is no win: the next metric decides (lower is better)
+    tied = with_means(study, "go_lives_per_quarter", {n: 2.0 for n in NAMES})
+    tied = with_means(tied, "onboarding_lead_time_p85_days", {n: 50.0 for n in NAMES})
+    tied = with_means(tied, "onboarding_lead_time_p85_days", {"wip[limit=1]": 10.0})
+    assert charts.best_scenario(tied) == "wip[limit=1]"
+    assert "lowest onboarding_lead_time_p85_days" in charts.best_reason(tied)
+    assert "No scenario beats the reference on go_lives_per_quarter" in charts.best_reason(tied)
+    nobody = with_means(study, "go_lives_per_quarter", {n: 2.0 for n in NAMES})
+    for metric in METRICS[1:]:
+        nobody = with_means(nobody, metric, {n: 0.5 for n in NAMES})
+    assert charts.best_scenario(nobody) is None
+
+
+def test_single_scenario_charts_are_drawn_for_the_reference_and_the_best(study: StudyResults):
+    rigged = with_means(study, "go_lives_per_quarter", {"wip[limit=2]": 99.0})
+    figures = charts.study_figures(rigged)
+    role = "wip[limit=2] (highest go_lives_per_quarter)"
+    for chart in ("cfd_onboarding", "lead_time_scatter", "throughput", "ageing_wip", "health"):
+        reference, best = figures[chart], figures[f"{chart}__wip_limit_2"]
+        assert charts.figure_scenario(rigged, chart) == rigged.reference
+        assert charts.figure_scenario(rigged, f"{chart}__wip_limit_2") == "wip[limit=2]"
+        titles = [best.get_suptitle(), *(ax.get_title() for ax in best.axes)]
+        assert any(role in t for t in titles), f"{chart}: the best is named with its role"
+        titles = [reference.get_suptitle(), *(ax.get_title() for ax in reference.axes)]
+        assert any(f"{rigged.reference} (reference)" in t for t in titles), chart
+    # the best's own data: its onboarding flow tops out at its own signed curve
+    (ax,) = figures["cfd_onboarding__wip_limit_2"].axes
+    np.testing.assert_allclose(
+        stack_top(ax), mean_daily(study, "wip[limit=2]", "signed").to_numpy(), atol=1e-9
+    )
+    assert not [k for k in figures if "__" in k and "wip_limit_2" not in k], "only the best"
+
+
+def test_a_study_of_few_scenarios_draws_every_scenario(study: StudyResults):
+    few = only(study, ["baseline", "advisor", "wip[limit=4]"])
+    figures = charts.study_figures(few)
+    for tag in ("baseline", "wip_limit_4"):
+        assert {f"{c}__{tag}" for c in ("cfd_onboarding", "throughput", "ageing_wip")} <= set(
+            figures
+        )
+    assert "wip[limit=4]" in figures["lead_time_scatter__wip_limit_4"].axes[0].get_title()
+
+
+def test_percentile_labels_sit_outside_the_data_area(study: StudyResults, live_scenario: str):
+    for fig in (
+        charts.lead_time_scatter(study, live_scenario),
+        charts.ageing_wip(study, live_scenario),
+    ):
+        fig.draw_without_rendering()
+        ax = fig.axes[0]
+        right = ax.get_window_extent().x1
+        labels = [t for t in ax.texts if "%:" in t.get_text()]
+        assert len(labels) == 3
+        boxes = [t.get_window_extent() for t in labels]
+        assert all(box.x0 >= right for box in boxes), "labels right of the axes"
+        for a, b in zip(boxes, boxes[1:], strict=False):
+            assert not a.overlaps(b), "percentile labels overlap"
+
+
+def test_arr_highlights_the_reference_and_the_best_and_labels_each_line(study: StudyResults):
+    rigged = with_means(study, "go_lives_per_quarter", {"wip[limit=2]": 99.0})
+    fig = charts.arr_over_time(rigged)
+    (ax,) = fig.axes
+    lines = {str(ln.get_label()): ln for ln in ax.get_lines()}
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    bands = dict(zip(NAMES, bands, strict=True))
+    strong = {rigged.reference, "wip[limit=2]"}
+    thin = [n for n in NAMES if n not in strong]
+    for name in strong:
+        for other in thin:
+            assert lines[name].get_linewidth() > 2 * lines[other].get_linewidth()
+            assert (lines[name].get_alpha() or 1.0) > (lines[other].get_alpha() or 1.0)
+            assert bands[name].get_alpha() > 3 * bands[other].get_alpha()
+            assert lines[name].get_zorder() > lines[other].get_zorder(), "drawn on top"
+    assert "wip[limit=2] (highest go_lives_per_quarter)" in legend_title(fig)
+    # every line named at its right end, outside the axes, no two labels overlapping
+    fig.draw_without_rendering()
+    right = ax.get_window_extent().x1
+    labels = {t.get_text().split(":")[0]: t for t in ax.texts}
+    assert set(labels) == {
+        *thin,
+        f"{rigged.reference} (reference)",
+        "wip[limit=2] (highest go_lives_per_quarter)",
+    }
+    # the text's own box (an annotation's box also spans its leader line)
+    boxes = sorted((Text.get_window_extent(t) for t in labels.values()), key=lambda b: b.y0)
+    assert all(box.x0 >= right for box in boxes)
+    for a, b in zip(boxes, boxes[1:], strict=False):
+        assert not a.overlaps(b), "end labels overlap"
+
+
+def legend_title(fig: Figure) -> str:
+    return " ".join(leg.get_title().get_text() for leg in fig.legends)
+
+
+def test_labels_are_nudged_apart_within_bounds():
+    from flowsim.reporting.charts.base import _spread
+
+    placed = _spread([5.0, 5.0, 5.1, 20.0, 0.0], gap=1.0, low=0.0, high=21.0)
+    assert placed[3] == 20.0 and placed[4] == 0.0, "labels with room stay at their values"
+    middle = sorted(placed[:3])
+    assert np.diff(middle) == pytest.approx([1.0, 1.0])
+    assert np.mean(middle) == pytest.approx(np.mean([5.0, 5.0, 5.1]))
+    crowded = _spread([10.0, 10.0, 10.0], gap=1.0, low=0.0, high=10.0)
+    assert max(crowded) == pytest.approx(10.0) and sorted(crowded) == pytest.approx([8, 9, 10])
+
+
+def test_report_captions_name_scenarios_as_the_study_does(study: StudyResults):
+    from flowsim.reporting.html import figure_caption, write_report
+
+    rigged = with_means(study, "go_lives_per_quarter", {"wip[limit=2]": 99.0})
+    caption = figure_caption(rigged, "cfd_onboarding__wip_limit_2")
+    assert "<code>wip[limit=2]</code>" in caption and "wip_limit_2" not in caption
+    assert "highest go_lives_per_quarter" in caption
+    assert f"<code>{rigged.reference}</code> (reference)" in figure_caption(rigged, "throughput")
+    assert "wip[limit=2]" in figure_caption(rigged, "arr")
+    page = write_report(study.folder).read_text(encoding="utf-8")
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, flags=re.S)
+    assert captions and not any(re.search(r"wip_limit_\d", c) for c in captions)
+    best = charts.best_scenario(study)
+    if best is not None:
+        assert any(f"<code>{best}</code>" in c for c in captions)

@@ -12,7 +12,12 @@ import yaml
 from matplotlib.figure import Figure
 
 from flowsim.model.catalogue import describe_metric
-from flowsim.reporting.charts import study_figures
+from flowsim.reporting.charts import (
+    best_reason,
+    figure_scenario,
+    scenario_role,
+    study_figures,
+)
 from flowsim.reporting.tables import (
     HORIZON_FOOTNOTE,
     HORIZON_MARK,
@@ -27,7 +32,8 @@ from flowsim.reporting.tables import (
 )
 from flowsim.storage import StudyResults, read_study, safe_name, write_bytes, write_text
 
-# What each chart shows, under its heading in the report.
+# What each chart shows, under its heading in the report; a chart of one scenario also
+# names its scenario and its role (see figure_caption).
 CAPTIONS = {
     "sweep_curve": "The swept policy against go-lives and lead time, with 95% CI bands.",
     "forest": "Each scenario against the reference: paired differences with 95% CIs.",
@@ -35,8 +41,8 @@ CAPTIONS = {
     "contractors": "Contractors' and engineers' time: working, blocked on the lead, idle.",
     "arr": "Annual recurring revenue over time: mean and 95% CI across replications.",
     "health": "Customer health mix over time, and customers lost to churn.",
-    "cfd_onboarding": "Cumulative flow of customers through onboarding (reference scenario).",
-    "cfd_tickets": "Cumulative flow of support tickets (reference scenario).",
+    "cfd_onboarding": "Cumulative flow of customers through onboarding.",
+    "cfd_tickets": "Cumulative flow of support tickets.",
     "lead_time_scatter": "Each go-live: when it happened and how long onboarding took.",
     "throughput": "Go-lives and tickets closed per week, and work in progress over time.",
     "ageing_wip": "Onboardings still open at the end, by age, against past lead times.",
@@ -52,7 +58,7 @@ th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: rig
 th:first-child, td:first-child { text-align: left; }
 tr.ref td { font-weight: 600; } td.verdict { text-align: left; color: #555; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; border: 1px solid #eee; }
-figcaption { color: #555; font-size: 0.9rem; }
+figcaption { color: #555; font-size: 0.9rem; } h3.group { margin-top: 2.2rem; }
 details { margin: 0.3rem 0; } pre { background: #f6f6f6; padding: 0.6rem; overflow-x: auto; }
 nav a { margin-right: 0.8rem; }
 .unstable { color: #b71c1c; } .warn { color: #b71c1c; font-weight: 600; }
@@ -203,6 +209,50 @@ def manifest_html(study: StudyResults) -> str:
     return f"<table>{rows}</table><h3>Resolved configs</h3>{configs}"
 
 
+def _scenario_text(study: StudyResults, scenario: str) -> str:
+    """``<code>wip[limit=4]</code> (best: highest go_lives_per_quarter)``, as HTML."""
+    role = scenario_role(study, scenario)
+    label = f"<code>{html.escape(scenario)}</code>"
+    if role == "reference":
+        return f"{label} (reference)"
+    return f"{label} (best: {html.escape(role)})" if role else label
+
+
+def figure_caption(study: StudyResults, key: str) -> str:
+    """What a chart of :func:`~flowsim.reporting.charts.study_figures` shows, as HTML,
+    naming scenarios as the study does (``wip[limit=4]``, never the file name's tag)."""
+    chart = key.partition("__")[0]
+    text = html.escape(CAPTIONS.get(chart, ""))
+    scenario = figure_scenario(study, key)
+    if scenario is not None:
+        return f"{text} Scenario: {_scenario_text(study, scenario)}."
+    reference = f"<code>{html.escape(study.reference)}</code>"
+    if chart == "forest":
+        text = text.replace("the reference:", f"the reference ({reference}):")
+    if chart == "arr" and len(study.names) > 3:
+        stand_out = ", ".join(
+            _scenario_text(study, n) for n in study.names if scenario_role(study, n)
+        )
+        text += (
+            f" Drawn thick, with their bands: {stand_out}; the other scenarios thin. "
+            "Each line is named at its right end."
+        )
+    return text
+
+
+def _group_heading(study: StudyResults, key: str, scenario: str | None) -> str:
+    """The heading over a run of charts: every scenario, one scenario, or the warm-up."""
+    if scenario is not None:
+        heading = f'<h3 class="group">Scenario {_scenario_text(study, scenario)}</h3>'
+        role = scenario_role(study, scenario)
+        if role and role != "reference":
+            heading += f'<p class="note">{html.escape(best_reason(study))}</p>'
+        return heading
+    if key == "warmup":
+        return '<h3 class="group">The warm-up</h3>'
+    return '<h3 class="group">All scenarios</h3>'
+
+
 def write_report(folder: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> Path:
     """Write ``report.html`` (or ``out``) and ``figures/*.png`` for a study's results folder.
 
@@ -213,19 +263,19 @@ def write_report(folder: str | os.PathLike[str], out: str | os.PathLike[str] | N
     target = Path(out) if out is not None else study.folder / "report.html"
     figures = study_figures(study)
     sections = []
+    group: str | None = ""
     for name, fig in figures.items():
         png = figure_png(fig)
         write_bytes(study.folder / "figures" / f"{safe_name(name)}.png", png)
         data = base64.b64encode(png).decode("ascii")
-        base, _, scenario = name.partition("__")
-        caption = CAPTIONS.get(base, "")
-        if scenario:
-            caption = caption.replace(" (reference scenario)", "").rstrip(".")
-            caption += f" (the scenario with the most go-lives: {scenario})."
-        caption = html.escape(caption)
+        scenario = figure_scenario(study, name)
+        if scenario != group:
+            sections.append(_group_heading(study, name, scenario))
+            group = scenario
         sections.append(
             f'<figure id="{html.escape(name)}"><img alt="{html.escape(name)}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{caption}</figcaption></figure>'
+            f'src="data:image/png;base64,{data}"><figcaption>{figure_caption(study, name)}'
+            "</figcaption></figure>"
         )
     title = html.escape(str(study.manifest.get("study", study.folder.name)))
     description = html.escape(str(study.manifest.get("description", "")))

@@ -3,7 +3,6 @@ what the lead-time scatter and the ageing-WIP chart (:mod:`.flow`) share."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,7 +10,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from flowsim.model.calendar import DAYS_PER_WEEK
-from flowsim.reporting.charts.base import _customers, _warmup_weeks
+from flowsim.reporting.charts.base import _customers, _margin_label, _spread, _warmup_weeks
 from flowsim.storage import StudyResults
 
 
@@ -45,8 +44,10 @@ def _went_live(study: StudyResults, scenario: str) -> pd.DataFrame:
 def _percentile_lines(
     ax: Axes, lead_days: np.ndarray, percentiles: Sequence[float], bands: bool = False
 ) -> None:
-    """Horizontal lines at the percentiles of ``lead_days``, labelled at the right edge
-    (and in the legend); with ``bands``, the stretches between them shaded green to red."""
+    """Horizontal lines at the percentiles of ``lead_days``, labelled in the margin right
+    of the axes, outside the data (and in the legend); with ``bands``, the stretches
+    between them shaded green to red.  The figure needs room on its right for the
+    labels (a constrained layout makes it)."""
     styles = ("--", "-.", ":", (0, (5, 1, 1, 1)))
     colours = ("#1b5e20", "#e65100", "#b71c1c", "#4a148c")
     band_colours = ("#c8e6c9", "#fff9c4", "#ffe0b2", "#ffcdd2")
@@ -61,26 +62,15 @@ def _percentile_lines(
     for q, value, colour, style in lines:
         label = _percentile_label(q, value)
         ax.axhline(value, ls=style, color=colour, lw=1.4, label=label, zorder=2)
-    # Room above the highest line, and labels nudged apart where lines are close.
+    # Room above the highest line; the labels in the right margin, outside the data
+    # area (they never cover a dot), nudged apart where lines are close.
     ax.relim()
     ax.autoscale_view()
     low, high = ax.get_ylim()
     low, high = min(low, 0.0), max(high, max(v for _, v, _, _ in lines) * 1.12)
     ax.set_ylim(low, high)
-    gap = 0.055 * (high - low)
-    previous = -math.inf
-    for q, value, colour, _ in sorted(lines, key=lambda line: line[1]):
-        y = max(value, previous + gap)
-        previous = y
-        ax.text(
-            0.995,
-            y,
-            _percentile_label(q, value),
-            transform=ax.get_yaxis_transform(),
-            ha="right",
-            va="bottom",
-            fontsize=9,
-            color=colour,
-            bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "alpha": 0.8, "lw": 0},
-            zorder=5,
-        )
+    values = [value for _, value, _, _ in lines]
+    for (q, value, colour, _), y in zip(
+        lines, _spread(values, 0.06 * (high - low), low, high), strict=True
+    ):
+        _margin_label(ax, y, _percentile_label(q, value), colour, size=9)

@@ -245,6 +245,66 @@ def _mean_ci(rows: pd.DataFrame, by: str, column: str, level: float = LEVEL) -> 
 
 
 # ---------------------------------------------------------------- drawing
+def _spread(values: Sequence[float], gap: float, low: float, high: float) -> list[float]:
+    """Label positions near ``values`` (data units), each at least ``gap`` from the next,
+    kept within ``[low, high]`` where there is room: overlapping labels are nudged
+    apart symmetrically about their values' mean, never reordered.  Returned in the
+    order of ``values``."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    # Clusters of labels closer than the gap, each centred on its values' mean.
+    clusters: list[list[int]] = []
+    for i in order:
+        clusters.append([i])
+        while len(clusters) > 1:
+            last, before = clusters[-1], clusters[-2]
+            if _cluster_bottom(before, values, gap) + len(before) * gap <= _cluster_bottom(
+                last, values, gap
+            ):
+                break
+            clusters[-2:] = [before + last]
+    placed = [0.0] * len(values)
+    for cluster in clusters:
+        bottom = _cluster_bottom(cluster, values, gap)
+        for k, i in enumerate(cluster):
+            placed[i] = bottom + k * gap
+    # Within the bounds where the whole stack fits: shift the top down, the bottom up.
+    if len(values) and (high - low) >= gap * (len(values) - 1):
+        ys = [placed[i] for i in order]
+        ys[-1] = min(ys[-1], high)
+        for k in range(len(ys) - 2, -1, -1):
+            ys[k] = min(ys[k], ys[k + 1] - gap)
+        ys[0] = max(ys[0], low)
+        for k in range(1, len(ys)):
+            ys[k] = max(ys[k], ys[k - 1] + gap)
+        for k, i in enumerate(order):
+            placed[i] = ys[k]
+    return placed
+
+
+def _cluster_bottom(cluster: list[int], values: Sequence[float], gap: float) -> float:
+    mean = sum(values[i] for i in cluster) / len(cluster)
+    return mean - gap * (len(cluster) - 1) / 2
+
+
+def _margin_label(
+    ax: Axes, y: float, text: str, colour: str, *, bold: bool = False, size: float = 8.5
+) -> None:
+    """A label in the margin right of the axes at height ``y`` (data units): outside
+    the data area, so it never covers a point or a line."""
+    ax.text(
+        1.01,
+        y,
+        text,
+        transform=ax.get_yaxis_transform(),
+        ha="left",
+        va="center",
+        fontsize=size,
+        color=colour,
+        fontweight="bold" if bold else "normal",
+        clip_on=False,
+    )
+
+
 def _weeks(days: pd.Index | pd.Series | np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype=float) / DAYS_PER_WEEK
 

@@ -29,6 +29,7 @@ from flowsim.reporting.charts.base import (
     _weeks,
     scenario_colours,
 )
+from flowsim.reporting.charts.featured import _labelled
 from flowsim.storage import StudyResults
 
 _CFD_BANDS: dict[str, list[tuple[str, str]]] = {
@@ -123,7 +124,9 @@ def cumulative_flow(
     ax.set_ylim(bottom=0)
     ax.set_xlabel("time (weeks)")
     ax.set_ylabel(ylabel)
-    ax.set_title(f"{title}\n{name}: mean of {_reps_text(_replications(study, name))}")
+    ax.set_title(
+        f"{title}\n{_labelled(study, name)}: mean of {_reps_text(_replications(study, name))}"
+    )
     handles, labels = ax.get_legend_handles_labels()
     # Legend top to bottom as the bands are stacked.
     order = sorted(range(len(labels)), key=lambda i: _legend_rank(labels[i], bands, top_label))
@@ -191,7 +194,7 @@ def lead_time_scatter(
         if len(live)
         else f"no go-live in {_reps_text(n_reps)}"
     )
-    ax.set_title(f"Onboarding lead time of each go-live: {name}\n{counts}")
+    ax.set_title(f"Onboarding lead time of each go-live\n{_labelled(study, name)}\n{counts}")
     if live.empty:
         ax.set_ylim(0, 100)
         _note(ax, "no customer went live")
@@ -269,8 +272,8 @@ def throughput_run_chart(study: StudyResults, scenario: str | None = None) -> Fi
     if not golives.any():
         _note(ax_live, "no customer went live")
     fig.suptitle(
-        f"Throughput and work in progress: {name} (mean of "
-        f"{_reps_text(_replications(study, name))})"
+        f"Throughput and work in progress\n{_labelled(study, name)}: mean of "
+        f"{_reps_text(_replications(study, name))}"
     )
 
     closed = _weekly(rows, "tickets_closed")
@@ -376,8 +379,8 @@ def ageing_wip(study: StudyResults, scenario: str | None = None) -> Figure:
         else "none completed after the warm-up: no lead times to compare with"
     )
     ax.set_title(
-        f"Ageing work in progress: {name}\n{len(ages)} onboardings open at the end of "
-        f"{_reps_text(n_reps)}\n{history}"
+        f"Ageing work in progress\n{_labelled(study, name)}\n{len(ages)} onboardings open "
+        f"at the end of {_reps_text(n_reps)}\n{history}"
     )
     ax.set_xlim(-0.6, max(n_reps, 1) - 0.4)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
