@@ -292,7 +292,8 @@ def test_an_interrupted_study_resumes_into_its_folder(tmp_path):
     spec = tmp_path / "one.yaml"
     spec.write_text(experiment("one").split("sweeps:")[0], encoding="utf-8")
     out = tmp_path / "one"
-    (out / "replications").mkdir(parents=True)  # all an interrupted study leaves
+    (out / "replications").mkdir(parents=True)  # what an interrupted study leaves,
+    (out / "scenarios.csv").write_text("scenario\n", encoding="utf-8")  # before its manifest
     result = CliRunner().invoke(main, ["experiment", str(spec), "--out", str(out)])
     assert result.exit_code == 0, result.output
     again = CliRunner().invoke(main, ["experiment", str(spec), "--out", str(out)])

@@ -99,6 +99,23 @@ def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
+# What a study writes before its manifest, which it writes last: a folder holding only
+# these is a study interrupted before it finished, and resuming into it is the point.
+_STUDY_FILES = frozenset(
+    {
+        "replications",
+        "configs",
+        "warmup.csv",
+        "per_replication.parquet",
+        "per_replication.csv",
+        "scenarios.csv",
+        "differences.csv",
+        "timeseries.parquet",
+        "customers.parquet",
+    }
+)
+
+
 class FolderTaken(ValueError):
     """A results folder holds something other than what is about to be written."""
 
@@ -108,9 +125,10 @@ def claim_folder(folder: Path, identity: dict[str, Any], force: bool = False) ->
 
     A missing or empty folder is free; so is one whose manifest matches every item
     of ``identity`` (the same run or study: rerunning it resumes or refreshes it),
-    and one holding only an interrupted study's stored replications. A folder of
-    other flowsim results, or a non-empty folder that holds none, is refused unless
-    ``force``: a mistyped ``--out`` must never replace what a user already computed.
+    and one holding only what a study writes before its manifest (an interrupted
+    one). A folder of other flowsim results, or a non-empty folder that holds none,
+    is refused unless ``force``: a mistyped ``--out`` must never replace what a user
+    already computed.
     """
     if not folder.exists():
         # Say now, not after every replication, that the folder cannot be made.
@@ -126,7 +144,7 @@ def claim_folder(folder: Path, identity: dict[str, Any], force: bool = False) ->
         raise FolderTaken(f"cannot write into {folder}: it is not writable")
     # Dot-files are flowsim's lock and the temporary files of an interrupted write.
     entries = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
-    if force or not entries or entries <= {"replications", "configs", "warmup.csv"}:
+    if force or not entries or entries <= _STUDY_FILES:
         return
     try:
         manifest = read_manifest(folder)
