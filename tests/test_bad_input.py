@@ -119,6 +119,7 @@ YAML = {
     "alias to itself": ("a: &a [*a]\n", "alias"),
     "unclosed bracket": ("lead: {wip_limit: 3\n", "invalid YAML"),
     "binary": ("\udcff", "not a UTF-8 text file"),
+    "impossible date": ("name: 2025-13-01\n", "'2025-13-01' is not a valid date or time"),
 }
 
 

@@ -43,6 +43,8 @@ LAYERS = {
     "flowsim.data": 4,
     "flowsim.calibration": 4,
     "flowsim.sensitivity": 4,
+    "flowsim.forecast": 4,
+    "flowsim.fitting": 4,
     "flowsim.reporting": 5,
     "flowsim.cli": 6,
 }

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 # pandas, pydantic, SciPy or matplotlib, and ``flowsim --version`` and ``--help`` need
 # none of them.
 
+from flowsim.cli.calibrate import calibrate_command
 from flowsim.cli.common import (  # noqa: F401 - re-exported: commands elsewhere use them
     BAD_INPUT,
     F,
@@ -55,9 +56,11 @@ from flowsim.cli.common import (  # noqa: F401 - re-exported: commands elsewhere
     workers_option,
 )
 from flowsim.cli.configs import init_command, schema_command, validate_command
-from flowsim.cli.fitting import calibrate_command
+from flowsim.cli.fit import fit_command
+from flowsim.cli.forecasting import backtest_command, forecast_command
 from flowsim.cli.importing import import_command
 from flowsim.cli.sensitivity import sensitivity_command
+from flowsim.cli.snapshot import snapshot_command
 
 
 class _Main(click.Group):
@@ -500,4 +503,8 @@ def _data_report(data: str, out: str | None) -> None:
 for command in (validate_command, schema_command, init_command, calibrate_command):
     main.add_command(command)
 main.add_command(import_command)
+main.add_command(forecast_command)
+main.add_command(backtest_command)
+main.add_command(fit_command)
+main.add_command(snapshot_command)
 main.add_command(sensitivity_command)

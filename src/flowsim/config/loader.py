@@ -133,6 +133,20 @@ class LineLoader(yaml.SafeLoader):
         active.discard(id(node))
 
 
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """A date or time, or a clear error with its line for one that only looks like one
+    (``2025-13-01``): PyYAML's own raises a bare ``ValueError``."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a valid date or time ({exc})", node.start_mark
+        ) from None
+
+
+LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
 def read_yaml(path: StrPath) -> tuple[dict[str, Any], Origins]:
     """Read one config file.
 

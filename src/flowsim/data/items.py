@@ -26,8 +26,10 @@ The ticket classes are spelt as the model's ticket classes are.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, get_args
 
 import pandas as pd
@@ -282,3 +284,45 @@ def counts(frame: pd.DataFrame) -> pd.DataFrame:
     table.loc["all"] = table.sum()
     table.index.name = "kind"
     return table
+
+
+def read_items(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The table of work items ``flowsim import`` wrote: Parquet, or CSV by its suffix.
+
+    Raises
+    ------
+    DataError
+        If the file lacks a column of the table, or a time cannot be read.
+    """
+    source = os.fspath(path)
+    if not Path(path).is_file():
+        raise ConfigError(f"no such table of work items: {source}")
+    try:
+        if Path(path).suffix.lower() == ".csv":
+            strings = {c: "string" for c, t in COLUMNS.items() if t == "string"}
+            frame = pd.read_csv(path, dtype=strings)
+        else:
+            frame = pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow and pandas raise their own types
+        raise DataError(
+            "cannot read it as the table of work items that flowsim import writes "
+            f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
+            source=source,
+        ) from None
+    missing = [c for c in ("id", "kind", "created", "started", "done") if c not in frame.columns]
+    if missing:
+        raise DataError(
+            "expected the table of work items that flowsim import writes, found no such "
+            f"column (it has {', '.join(map(str, frame.columns)) or 'no columns'})",
+            source=source,
+            column=missing,
+        )
+    for column in ("created", "started", "done"):
+        if str(frame[column].dtype) != TIME:
+            try:
+                frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+            except (ValueError, TypeError) as exc:
+                raise DataError(
+                    f"expected ISO 8601 times: {exc}", source=source, column=column
+                ) from exc
+    return frame

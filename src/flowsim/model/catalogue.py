@@ -54,6 +54,12 @@ METRICS: dict[str, Quantity] = {
         "onboarding start to go-live, 95th percentile", "days", steady=True
     ),
     "signed_to_live_p85_days": Quantity("signing to go-live, 85th percentile", "days", steady=True),
+    "onboarding_task_p50_days": Quantity(
+        "an onboarding task or ask, released to done, median", "days", steady=True
+    ),
+    "onboarding_task_p85_days": Quantity(
+        "an onboarding task or ask, released to done, 85th percentile", "days", steady=True
+    ),
     "open_onboarding_age_p50_days": Quantity(
         "age of onboardings still open at the horizon, median", "days", steady=True
     ),

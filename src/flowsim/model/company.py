@@ -45,6 +45,8 @@ from flowsim.model.mechanisms.tickets import TicketsMechanism
 from flowsim.model.params import Params
 from flowsim.model.recorder import Table, Window
 from flowsim.model.stability import trend
+from flowsim.model.start import Started, start_from
+from flowsim.model.state import StartState
 from flowsim.model.streams import Source, Streams
 from flowsim.model.team import TeamAtWork
 
@@ -55,13 +57,20 @@ _ZEROS = (0.0,) * len(LEAD_ACTIVITIES)  # the default of each lead activity's ho
 class Company:
     """One replication of the company, built from validated parameters and a seed."""
 
-    def __init__(self, params: Params, seed: int | np.random.SeedSequence) -> None:
+    def __init__(
+        self,
+        params: Params,
+        seed: int | np.random.SeedSequence,
+        state: StartState | None = None,
+    ) -> None:
         p = self.p = params
+        self.state = state
+        self.started: Started | None = None
         self.env = env = simpy.Environment()
         self.cal = cal = Calendar(p.simulation.hours_per_day)
         self.horizon = p.simulation.horizon_weeks * cal.week
         self.window = Window(p.simulation.warmup_weeks * cal.week, self.horizon)
-        streams = Streams(seed)
+        self.streams = streams = Streams(seed)
         self.log = log = EventLog(p.simulation.event_log)
         self.samples = Table(*TIMESERIES_COLUMNS)
 
@@ -254,14 +263,27 @@ class Company:
         ):
             for _ in range(n):
                 self.team.add(role)
-        for i in range(p.customers.initial_live):
-            cust = self.customers.new()
-            cust.onboarding_at = cust.live_at = 0.0
-            cust.state = "live"
-            self.customers.activate(cust)
-            self.direct_access.grant(cust, i)
-            for start in self.live_starts:
-                start(cust)
+        if self.state is None:
+            for i in range(p.customers.initial_live):
+                cust = self.customers.new()
+                cust.onboarding_at = cust.live_at = 0.0
+                cust.state = "live"
+                self.customers.activate(cust)
+                self._live_from_start(cust, i)
+        else:
+            self.started = start_from(
+                self.state,
+                p,
+                self.cal.day,
+                self.streams,
+                self.ledger,
+                self.customers,
+                self.onboarding,
+                self.tickets,
+                self.sales,
+                self._live_from_start,
+            )
+        self.initial_customers = len(self.customers.all)
         if self.sales.switched_on(p.sales):
             self.sales.start()
         every(self.env, self.cal.day, self.daily, first=True)
@@ -272,6 +294,12 @@ class Company:
         self.at(self.window.start, self._end_warmup)
         if self.hiring.switched_on(p.hiring):
             self.hiring.start()
+
+    def _live_from_start(self, cust: Customer, index: int) -> None:
+        """A customer live from the start: direct access for the first ones, its tickets."""
+        self.direct_access.grant(cust, index)
+        for start in self.live_starts:
+            start(cust)
 
     # ---------------------------------------------------------------- clocks
     def at(self, t: float, fn: Callable[[], None]) -> None:
@@ -311,7 +339,7 @@ class Company:
                 bands["red"],
                 live * self.p.revenue.arr_per_customer,
                 lead.efficiency_now(),
-                len(customers.all) - self.p.customers.initial_live,
+                len(customers.all) - self.initial_customers,
                 len(self.onboarding.golives),
                 self.tickets.created,
                 len(self.tickets.closed),

@@ -10,6 +10,7 @@ import pandas as pd
 from flowsim.model.catalogue import metric_names
 from flowsim.model.company import Company
 from flowsim.model.params import Params
+from flowsim.model.state import StartState
 
 
 @dataclass
@@ -45,29 +46,40 @@ class Result:
     lead_hours: dict[str, float] = field(default_factory=dict)
     """The lead's hours by activity over the whole run (warm-up included); they add
     up to his capacity over the horizon."""
+    outcomes: pd.DataFrame | None = None
+    """With a starting state: what became of each of its customers and items (see
+    ``flowsim.model.start.OUTCOME_COLUMNS``); ``None`` without one."""
 
 
-def simulate(params: Params, seed: int | np.random.SeedSequence | None = None) -> Result:
-    """Run one replication of ``params``.
+def simulate(
+    params: Params,
+    seed: int | np.random.SeedSequence | None = None,
+    state: StartState | None = None,
+) -> Result:
+    """Run one replication of ``params``, from an empty backlog or from ``state``.
 
-    Parameters
-    ----------
-    params : Params
-        A validated configuration (see ``flowsim.load_config``).
-    seed : int or numpy.random.SeedSequence, optional
-        Root seed; defaults to ``params.simulation.seed``.  The same parameters and
-        seed give the same event log, bit for bit.
+        Parameters
+        ----------
+        params : Params
+            A validated configuration (see ``flowsim.load_config``).
+        seed : int or numpy.random.SeedSequence, optional
+            Root seed; defaults to ``params.simulation.seed``.  The same parameters and
+            seed give the same event log, bit for bit.
+        state : StartState, optional
+            The open work to start from (see ``flowsim.model.state``); without it, the
+            config's ``customers.initial_live`` and an empty backlog.
 
-    Examples
-    --------
-    >>> from flowsim.model.params import Params
-    >>> res = simulate(Params(), seed=1)
-    >>> int(res.summary["go_lives"]) >= 0
-    True
+        Examples
+        --------
+        >>> from flowsim.model.params import Params
+    from flowsim.model.state import StartState
+        >>> res = simulate(Params(), seed=1)
+        >>> int(res.summary["go_lives"]) >= 0
+        True
     """
     if seed is None:
         seed = params.simulation.seed
-    company = Company(params, seed)
+    company = Company(params, seed, state)
     company.run()
     return collect(company, seed)
 
@@ -86,6 +98,7 @@ def collect(company: Company, seed: object) -> Result:
         customers=company.customers.frame(company.cal),
         conservation=company.conservation(),
         lead_hours=dict(company.lead.book.total),
+        outcomes=None if company.started is None else company.started.outcomes(),
     )
 
 

@@ -31,6 +31,7 @@ class Source(IntEnum):
     ESCALATIONS = 12
     ASKS = 13
     PING_EFFORT = 14
+    STATE = 15  # the efforts of a starting state's open work
 
 
 class Streams:

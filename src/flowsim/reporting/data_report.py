@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from flowsim.data.items import COLUMNS, TIME, DataError
+from flowsim.data.items import read_items
 from flowsim.reporting.charts.tracker import (
     DAY,
     KM_NOTE,
@@ -66,39 +66,6 @@ CAPTIONS = {
 }
 
 _EXTRA_CSS = "span.ci { color: #777; font-size: 0.8rem; } td.clock { text-align: left; }"
-
-
-# ---------------------------------------------------------------- reading
-def read_items(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """The table of work items ``flowsim import`` wrote: Parquet, or CSV by its suffix.
-
-    Raises
-    ------
-    DataError
-        If the file lacks a column of the table, or a time cannot be read.
-    """
-    source = os.fspath(path)
-    if Path(path).suffix.lower() == ".csv":
-        frame = pd.read_csv(path, dtype={c: "string" for c, t in COLUMNS.items() if t == "string"})
-    else:
-        frame = pd.read_parquet(path)
-    missing = [c for c in ("id", "kind", "created", "started", "done") if c not in frame.columns]
-    if missing:
-        raise DataError(
-            "expected the table of work items that flowsim import writes, found no such "
-            f"column (it has {', '.join(map(str, frame.columns)) or 'no columns'})",
-            source=source,
-            column=missing,
-        )
-    for column in ("created", "started", "done"):
-        if str(frame[column].dtype) != TIME:
-            try:
-                frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-            except (ValueError, TypeError) as exc:
-                raise DataError(
-                    f"expected ISO 8601 times: {exc}", source=source, column=column
-                ) from exc
-    return frame
 
 
 # ---------------------------------------------------------------- the table

@@ -94,6 +94,7 @@ class OnboardingMechanism(Mechanism):
         self.streams = streams
         self.review_rng = streams.get(Source.REVIEWS)
         self.golives = Table("customer", "signed", "onboarding_at", "live_at")
+        self.finished_work = Table("arrived", "done")  # tasks and asks, for their cycle times
         self.on_started: list[CustomerHook] = []
         self.on_work_done: list[Callable[[Item], None]] = []
         self.on_new_work: list[Callable[[Item], None]] = []
@@ -128,6 +129,44 @@ class OnboardingMechanism(Mechanism):
             return
         for hook in self.on_started:
             hook(cust)
+
+    def resume(
+        self,
+        cust: Customer,
+        open_work: list[tuple[str, float, float, list[float], float]],
+        pending: list[tuple[float, float, list[float]]],
+    ) -> list[Item]:
+        """Start ``cust``'s onboarding part-way through, as a starting state says.
+
+        ``open_work`` is its open tasks and asks as (kind, effort, lead need, rework
+        draws, when raised), all released at once; ``pending`` is the tasks still to
+        come, released as :meth:`begin`'s are.  ``cust.onboarding_at`` is already set.
+        Returns the open items, in order.
+        """
+        cust.state = "onboarding"
+        self.customers.activate(cust)
+        self.customers.n_onboarding += 1
+        self.log.add(self.env.now, cust.id, "customer", "onboarding", "")
+        cust.pending_tasks = list(pending)
+        cust.unfinished = len(open_work) + len(pending)
+        items = []
+        for kind, effort, lead_u, rework_u, origin in open_work:
+            item = self.ledger.new(kind, cust, effort, "", origin)
+            item.lead_u = lead_u
+            item.rework_u = rework_u
+            cust.work[item.id] = item
+            for hook in self.on_new_work:
+                hook(item)
+            cust.open_tasks += kind == "task"
+            self.route(item)
+            items.append(item)
+        self.release(cust)
+        if cust.unfinished == 0:
+            self.go_live(cust)
+        else:
+            for started in self.on_started:
+                started(cust)
+        return items
 
     def release(self, cust: Customer) -> None:
         """Release pending tasks while fewer than ``parallel_tasks`` are open."""
@@ -171,6 +210,7 @@ class OnboardingMechanism(Mechanism):
     def work_done(self, item: Item, actor: str) -> None:
         """A task or ask is done: release the next, or go live when none is left."""
         self._closed(item)
+        self.finished_work.append((item.arrived, self.env.now))
         for hook in self.on_work_done:
             hook(item)
         cust = item.customer
@@ -280,6 +320,9 @@ class OnboardingMechanism(Mechanism):
         }
         for q in (50, 85, 95):
             m[f"onboarding_lead_time_p{q}_days"] = percentile_or_nan(lead_times, q)
+        cycle = [(done - arrived) / day for arrived, done in self.finished_work.rows if done in w]
+        m["onboarding_task_p50_days"] = percentile_or_nan(cycle, 50)
+        m["onboarding_task_p85_days"] = percentile_or_nan(cycle, 85)
         m["signed_to_live_p85_days"] = percentile_or_nan(
             [(live - signed) / day for _, signed, _, live in golives], 85
         )

@@ -102,9 +102,10 @@ class SalesMechanism(Mechanism):
         mean_gap = self.cal.month / self.config.new_customers_per_month
         while True:
             yield self.env.timeout(rng.exponential(mean_gap))
-            self._signed(self.customers.new())
+            self.signed(self.customers.new())
 
-    def _signed(self, cust: Customer) -> None:
+    def signed(self, cust: Customer) -> None:
+        """A customer has signed: start its onboarding, or queue it under the intake policy."""
         now = self.env.now
         self.log.add(now, cust.id, "customer", "signed", "sales")
         intake = self.intake
