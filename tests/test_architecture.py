@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import ast
 from functools import cache
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from flowsim.model.lead import LeadEngineer
 from flowsim.model.ledger import Ledger
 from flowsim.model.mechanisms import MECHANISMS
 from flowsim.model.team import TeamAtWork
-from test_imports import MODULES, module_level_imports, module_name
+from test_imports import MODULES, PACKAGE, module_level_imports, module_name
 
 MODEL_LAYERS = {
     "flowsim.model.calendar": 0,
@@ -124,3 +125,28 @@ def test_every_row_written_is_declared() -> None:
 @pytest.mark.parametrize("owner", sorted(DECLARED), ids=str)
 def test_every_declared_row_is_written(owner: str) -> None:
     assert DECLARED[owner] <= events_written(), DECLARED[owner] - events_written()
+
+
+def _defined_names(init: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(init.read_text())):
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.ImportFrom):
+            names.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def test_no_module_shadows_a_name_of_its_package() -> None:
+    """Importing ``pkg.x`` sets the attribute ``x`` of ``pkg``: a module named like a
+    function its package's ``__init__`` defines or imports replaces that function as
+    soon as anything imports the module (``flowsim.cli.report`` did to ``report``)."""
+    clashes = []
+    for init in PACKAGE.rglob("__init__.py"):
+        modules = {p.stem for p in init.parent.glob("*.py")} | {
+            p.name for p in init.parent.iterdir() if (p / "__init__.py").is_file()
+        }
+        clashes += [f"{init.parent.name}.{m}" for m in sorted(modules & _defined_names(init))]
+    assert not clashes, clashes

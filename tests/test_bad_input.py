@@ -420,3 +420,82 @@ def test_a_wrong_scheduler_is_one_line(address, expect, tmp_path, monkeypatch):
     out.mkdir()
     args = ["experiment", str(spec), "--out", str(out), "--scheduler", address, "--no-report"]
     refused(args, out, tmp_path, expect)
+
+
+# ---------------------------------------------------------------- every kind claims its folder
+CALIBRATION = ROOT / "configs" / "calibration"
+
+
+def _a_run(folder: Path) -> None:
+    args = ["run", str(BASELINE), "--reps", "2", *SHORT, "--out", str(folder)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+
+
+OTHER_KINDS = {
+    "calibrate": [
+        "calibrate",
+        str(BASELINE),
+        "--targets",
+        str(CALIBRATION / "story_targets.yaml"),
+        "--free",
+        str(CALIBRATION / "story_free.yaml"),
+        "--budget",
+        "1",
+        "--out",
+    ],
+    "sensitivity": [
+        "sensitivity",
+        str(ROOT / "experiments" / "slow_down_to_speed_up.yaml"),
+        "--over",
+        str(ROOT / "experiments" / "sensitivity" / "story_uncertainties.yaml"),
+        "--out",
+    ],
+    "forecast": ["forecast", str(BASELINE), "--state", "{state}", "--reps", "2", "--out"],
+}
+
+
+@pytest.mark.parametrize("args", OTHER_KINDS.values(), ids=OTHER_KINDS.keys())
+def test_no_kind_of_results_is_written_over_another(tmp_path, args):
+    """Calibrations, sensitivity analyses and forecasts claim their --out as runs and
+    studies do: a folder of a run's results is refused, and so is one of other files."""
+    state = tmp_path / "state.yaml"
+    state.write_text("as_of: 2026-01-05\nlive: 3\n", encoding="utf-8")
+    filled = [a.format(state=state) for a in args]
+    run = tmp_path / "run"
+    _a_run(run)
+    refused([*filled, str(run)], run, tmp_path, "holds the results of another run")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine\n", encoding="utf-8")
+    refused([*filled, str(other)], other, tmp_path, "holds no flowsim results")
+
+
+def test_fit_never_writes_over_a_config_it_did_not_write(tmp_path):
+    hand = tmp_path / "company.yaml"
+    hand.write_text("name: mine\n", encoding="utf-8")
+    items = tmp_path / "items.csv"
+    assert (
+        CliRunner()
+        .invoke(main, ["import", str(ROOT / "examples/data/tracker.csv"), "--out", str(items)])
+        .exit_code
+        == 0
+    )
+    refused(
+        ["fit", str(items), "--out", str(hand)],
+        tmp_path / "none",
+        tmp_path,
+        "is a config flowsim fit did not write",
+    )
+
+
+def test_a_forecast_refuses_the_folder_of_another_forecast(tmp_path):
+    state = tmp_path / "state.yaml"
+    state.write_text("as_of: 2026-01-05\nlive: 3\n", encoding="utf-8")
+    other = tmp_path / "other.yaml"
+    other.write_text("as_of: 2026-01-05\nlive: 4\n", encoding="utf-8")
+    out = tmp_path / "fc"
+    base = ["forecast", str(BASELINE), "--reps", "2", "--workers", "1", "--out", str(out)]
+    assert CliRunner().invoke(main, [*base, "--state", str(state)]).exit_code == 0
+    assert CliRunner().invoke(main, [*base, "--state", str(state)]).exit_code == 0  # refreshed
+    refused([*base, "--state", str(other)], out, tmp_path, "flowsim forecast")
+    assert CliRunner().invoke(main, [*base, "--state", str(other), "--force"]).exit_code == 0

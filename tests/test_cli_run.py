@@ -158,3 +158,18 @@ def test_a_settled_run_says_settled_and_marks_nothing(runner, tmp_path):
     assert (pd.read_csv(out / "summary.csv")["unstable"] == 0).all()
     assert "\nsettled: 0 of 3 replications unstable\n" in result.output
     assert "\u2020" not in result.output and "unstable:" not in result.output
+
+
+@pytest.mark.parametrize("where", ["group", "command"])
+def test_verbose_says_what_is_done_and_quiet_runs_say_nothing(runner, tmp_path, where):
+    args = ["run", BASELINE, *SHORT, "--reps", "2", "--out", str(tmp_path / "r"), "-q"]
+    args = ["-v", *args] if where == "group" else [*args, "--verbose"]
+    result = runner.invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("flowsim: ")]
+    assert any(f"config {BASELINE}" in line and "hash" in line for line in lines), lines
+    assert any("2 replication(s)" in line for line in lines), lines
+    assert any("wrote" in line for line in lines), lines
+    # The next command, without -v, logs nothing.
+    again = runner.invoke(main, args[1:] if where == "group" else args[:-1] + ["--force"])
+    assert "flowsim: " not in again.stderr

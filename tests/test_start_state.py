@@ -203,3 +203,30 @@ def test_a_date_percentile_counts_the_never_as_beyond_the_horizon() -> None:
     days = np.array([1.0, 2.0, np.nan, np.nan])
     p50, p85, p95 = day_percentiles(days)
     assert p50 == 2.0 and np.isinf(p85) and np.isinf(p95)
+
+
+def test_a_backtest_of_the_true_model_is_calibrated_week_by_week() -> None:
+    """Data made by the model itself, forecast from the open work at a cutoff with the
+    very config that made it: the tickets closed each week fall inside the forecast's
+    85% band in most weeks and inside its 50% band in about half (over three companies,
+    39 weeks).  Weeks counted on another calendar than the model's, or bands of the
+    wrong scale, would fail it."""
+    from flowsim.fitting.synthetic import items_from_result
+    from flowsim.forecast.backtest import backtest
+
+    params = load_config(
+        "configs/baseline.yaml", (), ["simulation.horizon_weeks=40", "simulation.warmup_weeks=0"]
+    )
+    inside = {"50%": 0, "85%": 0}
+    weeks = 0
+    for seed in (1, 2, 3):
+        items = items_from_result(simulate(params, seed), "2025-01-06")
+        bt = backtest(items, "2025-07-07", config=params, replications=60, seed=100 + seed)
+        cal = bt.scores.calibration
+        rows = cal[cal["outcome"] == "tickets closed per week"].set_index("interval")
+        for label in inside:
+            inside[label] += int(rows.loc[label, "inside"])
+        weeks += int(rows.loc["50%", "scored"])
+    assert weeks == 39
+    assert inside["85%"] / weeks >= 0.7, inside
+    assert 0.3 <= inside["50%"] / weeks <= 0.75, inside

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -23,6 +24,9 @@ from flowsim.model.streams import replication_seeds
 from flowsim.storage import ReplicationStore
 
 T = TypeVar("T")
+
+
+log = logging.getLogger("flowsim")
 
 
 @dataclass
@@ -152,10 +156,13 @@ def make_executor(
             ) from None
         except ValueError as exc:
             raise SchedulerUnreachable(f"--scheduler {scheduler!r}: {exc}") from None
+        log.info(f"running on the Dask scheduler at {scheduler}")
         return client.get_executor(), client.close
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n <= 1:
+        log.info("running in this process (one worker)")
         return None, lambda: None
+    log.info(f"running on {n} worker processes")
     pool = ProcessPoolExecutor(max_workers=n, initializer=_worker_setup, initargs=(os.getpid(),))
     return pool, lambda: pool.shutdown(cancel_futures=True)
 
@@ -214,6 +221,11 @@ def run_experiment(
                 done[(s.name, r)] = stored
     reused = len(done)
     pending = [(s, r) for s, r in tasks if (s.name, r) not in done]
+    log.info(
+        f"{experiment.name}: {len(experiment.scenarios)} scenario(s) x {reps} replication(s), "
+        f"seed {experiment.seed}; {reused} stored in "
+        f"{'no folder' if out is None else out / 'replications'} reused, {len(pending)} to compute"
+    )
 
     def finished(s_name: str, r: int, value: Replicated, stored: bool = False) -> None:
         done[(s_name, r)] = value
@@ -267,6 +279,10 @@ def run_experiment(
         bar.close()
         if own_executor:
             close()
+    log.info(
+        f"{experiment.name}: {len(pending)} replication(s) computed in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     per_rep, timeseries, customers = _assemble(experiment, done)
     return ExperimentRun(
         experiment=experiment,

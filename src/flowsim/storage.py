@@ -8,12 +8,14 @@ manifest is written last and marks the folder complete.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
+import logging
 import os
 import platform
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ import pandas as pd
 
 from flowsim.version import __version__
 
+log = logging.getLogger("flowsim")
 MANIFEST = "manifest.json"
 
 
@@ -89,6 +92,7 @@ def write_manifest(out: Path, fields: dict[str, Any]) -> None:
         "environment": environment(),
     }
     write_text(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
+    log.info(f"wrote {out}/ (manifest.json last)")
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
@@ -120,13 +124,19 @@ class FolderTaken(ValueError):
     """A results folder holds something other than what is about to be written."""
 
 
-def claim_folder(folder: Path, identity: dict[str, Any], force: bool = False) -> None:
+def claim_folder(
+    folder: Path,
+    identity: dict[str, Any],
+    force: bool = False,
+    own: Iterable[str] = _STUDY_FILES,
+) -> None:
     """Refuse to write into ``folder`` when it holds other results.
 
     A missing or empty folder is free; so is one whose manifest matches every item
     of ``identity`` (the same run or study: rerunning it resumes or refreshes it),
-    and one holding only what a study writes before its manifest (an interrupted
-    one). A folder of other flowsim results, or a non-empty folder that holds none,
+    and one holding only files of the kind about to be written, ``own`` (names or
+    patterns such as ``*.png``; by default a study's): an interrupted one, stopped
+    before its manifest. A folder of other flowsim results, or a non-empty folder that holds none,
     is refused unless ``force``: a mistyped ``--out`` must never replace what a user
     already computed.
     """
@@ -144,7 +154,8 @@ def claim_folder(folder: Path, identity: dict[str, Any], force: bool = False) ->
         raise FolderTaken(f"cannot write into {folder}: it is not writable")
     # Dot-files are flowsim's lock and the temporary files of an interrupted write.
     entries = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
-    if force or not entries or entries <= _STUDY_FILES:
+    patterns = list(own)
+    if force or all(any(fnmatch.fnmatchcase(e, p) for p in patterns) for e in entries):
         return
     try:
         manifest = read_manifest(folder)

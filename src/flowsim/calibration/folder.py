@@ -25,6 +25,12 @@ from flowsim.config import config_hash
 from flowsim.stats import mean_ci, number_text
 from flowsim.storage import write_frame, write_manifest, write_text
 
+FILES = (
+    *("trials.csv", "search.json", "calibrated.yaml", "targets.csv", "targets.md"),
+    *("confirm.csv", "stability.csv", "search.png", "parameters.png"),
+)
+"""Everything a calibration writes into its folder (the manifest last)."""
+
 
 def target_table(run: CalibrationRun) -> pd.DataFrame:
     """Each target: what was wanted, what the best fit reproduces on fresh seeds

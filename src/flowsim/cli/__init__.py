@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import logging
 import signal
 import sys
 import time
@@ -44,6 +45,8 @@ from flowsim.cli.calibrate import calibrate_command
 from flowsim.cli.common import (  # noqa: F401 - re-exported: commands elsewhere use them
     BAD_INPUT,
     F,
+    _verbose,
+    be_verbose,
     config_options,
     exit_on_config_error,
     fail,
@@ -53,12 +56,14 @@ from flowsim.cli.common import (  # noqa: F401 - re-exported: commands elsewhere
     output_options,
     report,
     scheduler_option,
+    verbose_option,
     workers_option,
 )
 from flowsim.cli.configs import init_command, schema_command, validate_command
 from flowsim.cli.fit import fit_command
 from flowsim.cli.forecasting import backtest_command, forecast_command
 from flowsim.cli.importing import import_command
+from flowsim.cli.reports import report_command
 from flowsim.cli.sensitivity import sensitivity_command
 from flowsim.cli.snapshot import snapshot_command
 
@@ -67,8 +72,13 @@ class _Main(click.Group):
     """A group that reports a stray :class:`ConfigError` like any other bad input.
 
     Commands should use :func:`load_or_exit`; this is the safety net for one that
-    forgets, so that a user never sees a traceback for a config mistake.
+    forgets, so that a user never sees a traceback for a config mistake.  Every command
+    also takes ``-v/--verbose``, as the group does.
     """
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params.append(verbose_option())
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         # SIGTERM (a scheduler's, or kill's) stops a study as Ctrl-C does: the pool's
@@ -87,6 +97,7 @@ class _Main(click.Group):
             signal.signal(signal.SIGTERM, previous)
 
 
+log = logging.getLogger("flowsim")
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 
 
@@ -96,6 +107,16 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="flowsim")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_verbose,
+    help="Say what is done as it is done (configs and their hashes, seeds, workers, "
+    "replications reused and computed, files written), on standard error.",
+)
 def main() -> None:
     """Simulate a small SaaS company stalled on one bottleneck engineer."""
 
@@ -172,6 +193,7 @@ def run(
             results.append(run_replication(params, seed_seq))
     reps_data = gather(params, root, results)
     elapsed = time.perf_counter() - started
+    log.info(f"{params.name}: {reps} replication(s) in this process, seed {root}, {elapsed:.1f} s")
     stats = summarise_replications(reps_data.per_rep)
     if not (as_json or quiet):
         title = f"\n{params.name}: {params.description}".rstrip(": ")
@@ -441,65 +463,6 @@ def _adhoc_study(
     )
 
 
-@main.command("report")
-@click.argument("folder", type=click.Path(), metavar="RESULTS_DIR|DATA")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    metavar="FILE.html",
-    help="Where to write the report (default: RESULTS_DIR/report.html, or "
-    "DATA_report.html beside DATA).",
-)
-@click.option("--markdown", is_flag=True, help="Print the study's table in Markdown instead.")
-@click.option("--metric", "metrics", multiple=True, help="With --markdown: a metric to show.")
-@click.option("--vs", default=None, help="With --markdown: paired differences from this scenario.")
-def report_command(
-    folder: str, out: str | None, markdown: bool, metrics: tuple[str, ...], vs: str | None
-) -> None:
-    """Write a study's HTML report (charts embedded) and its charts as PNG files; or,
-    for a table of work items from `flowsim import` (DATA.parquet or .csv), the
-    report on that real flow: cumulative flow, cycle times (Kaplan-Meier, open items
-    censored), throughput and ageing work."""
-    if Path(folder).is_file() and Path(folder).suffix.lower() in (".parquet", ".csv"):
-        _data_report(folder, out)
-        return
-    if not (Path(folder) / "manifest.json").is_file():
-        fail(f"{folder} is not a flowsim results folder (no manifest.json)")
-    if markdown:
-        from flowsim.reporting.markdown import study_markdown
-
-        try:
-            click.echo(study_markdown(folder, list(metrics), vs))
-        except (OSError, ValueError) as exc:
-            fail(str(exc))
-        return
-    from flowsim.reporting.html import write_report  # matplotlib: only when needed
-
-    try:
-        path = write_report(folder, out)
-    except (OSError, ValueError) as exc:
-        fail(f"cannot write the report for {folder}: {exc}")
-    click.echo(f"wrote {path} and {Path(folder) / 'figures'}/")
-
-
-def _data_report(data: str, out: str | None) -> None:
-    from flowsim.reporting.data_report import (
-        data_table,
-        format_data_table,
-        read_items,
-        write_data_report,
-    )
-
-    with exit_on_config_error():  # a file that is not a table of work items
-        try:
-            click.echo(format_data_table(data_table(read_items(data))))
-            path = write_data_report(data, out)
-        except (OSError, ValueError) as exc:
-            fail(f"cannot write the report for {data}: {exc}")
-    click.echo(f"wrote {path} and {path.parent / (Path(data).stem + '_figures')}/")
-
-
 for command in (validate_command, schema_command, init_command, calibrate_command):
     main.add_command(command)
 main.add_command(import_command)
@@ -508,3 +471,4 @@ main.add_command(backtest_command)
 main.add_command(fit_command)
 main.add_command(snapshot_command)
 main.add_command(sensitivity_command)
+main.add_command(report_command)

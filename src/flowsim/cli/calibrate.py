@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 import click
 
 from flowsim.cli.common import (
+    claim_or_exit,
     config_options,
     exit_on_config_error,
     fail,
+    force_option,
     scheduler_option,
     workers_option,
 )
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
     metavar="DIR",
     help="Results folder (default: results/calibration_<targets name>); rerun to resume.",
 )
+@force_option
 @click.option("--no-charts", is_flag=True, help="Do not draw search.png and parameters.png.")
 def calibrate_command(
     config: str,
@@ -66,6 +69,7 @@ def calibrate_command(
     scheduler: str | None,
     out: str | None,
     no_charts: bool,
+    force: bool,
 ) -> None:
     """Fit CONFIG's free parameters so that it reproduces the targets.
 
@@ -81,7 +85,7 @@ def calibrate_command(
     prediction, never a target.
     """
     from flowsim.calibration import calibrate, write_calibration
-    from flowsim.calibration.folder import stability_share
+    from flowsim.calibration.folder import FILES, stability_share
     from flowsim.calibration.search import PROFILE_DELTA
     from flowsim.config.calibration import load_calibration, results_folder
     from flowsim.stats import number_text
@@ -89,6 +93,7 @@ def calibrate_command(
     with exit_on_config_error():
         spec = load_calibration(config, targets_file, free_file, overlays, sets)
     folder = results_folder(spec, out)
+    claim_or_exit(folder, "calibrate", FILES, force)
     try:
         run = calibrate(spec, budget, folder, workers=workers, scheduler=scheduler)
         table = write_calibration(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -138,3 +139,63 @@ scheduler_option = click.option(
     metavar="ADDRESS",
     help="Run on a Dask distributed scheduler (pip install 'flowsim[dask]').",
 )
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a line is logged (click's test runner
+    and notebooks swap it), as ``flowsim: ...``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("flowsim: %(message)s"))
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def be_verbose(on: bool) -> None:
+    """With ``on``, the ``flowsim`` logger's INFO lines go to standard error as
+    ``flowsim: ...`` (the library logs what it does; by default nobody listens);
+    without, they go nowhere again."""
+    logger = logging.getLogger("flowsim")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
+    logger.setLevel(logging.INFO if on else logging.WARNING)
+
+
+def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``-v`` given to the group or to the command: either turns it on for the run."""
+    root = ctx.find_root()
+    if value:
+        root.meta["flowsim.verbose"] = True
+    be_verbose(bool(root.meta.get("flowsim.verbose")))
+
+
+def verbose_option() -> click.Option:
+    """``-v/--verbose`` for one command (see :func:`be_verbose`)."""
+    return click.Option(
+        ["-v", "--verbose"],
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_verbose,
+        help="Say what is done as it is done, on standard error.",
+    )
+
+
+def claim_or_exit(
+    folder: Any, command: str, own: Iterable[str], force: bool, **identity: Any
+) -> None:
+    """Refuse, with one line and exit 2, to write ``command``'s results into a folder
+    holding other results (see :func:`flowsim.storage.claim_folder`)."""
+    from flowsim.storage import FolderTaken, claim_folder
+
+    try:
+        claim_folder(folder, {"command": command, **identity}, force, own)
+    except FolderTaken as exc:
+        fail(str(exc))

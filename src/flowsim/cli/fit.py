@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from flowsim.cli.common import exit_on_config_error, fail, scheduler_option, workers_option
+from flowsim.cli.common import (
+    claim_or_exit,
+    exit_on_config_error,
+    fail,
+    force_option,
+    scheduler_option,
+    workers_option,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,6 +70,7 @@ DEFAULT_BASE = "configs/baseline.yaml"
     help="Fit only what was known before DATE (items created before it; later finishes "
     "count as open).",
 )
+@force_option
 def fit_command(
     data: str,
     base: str | None,
@@ -73,6 +81,7 @@ def fit_command(
     scheduler: str | None,
     report_dir: str | None,
     until: str | None,
+    force: bool,
 ) -> None:
     """Fit a config to DATA.parquet, the table of work items of `flowsim import`.
 
@@ -88,7 +97,7 @@ def fit_command(
     import pandas as pd
 
     from flowsim.data.items import read_items
-    from flowsim.fitting.fit import fit_company
+    from flowsim.fitting.fit import FILES, FITTED_HEADER, fit_company
     from flowsim.fitting.observed import FitError
     from flowsim.storage import write_text
 
@@ -108,6 +117,19 @@ def fit_command(
     folder = (
         Path(report_dir) if report_dir is not None else Path(out).with_name(Path(out).stem + "_fit")
     )
+    written = Path(out)
+    if written.is_dir():
+        fail(f"--out {out} is a folder: give the fitted config's file, e.g. company.yaml")
+    if (
+        written.is_file()
+        and not force
+        and FITTED_HEADER not in written.read_text(errors="replace")[:200]
+    ):
+        fail(
+            f"--out {out} is a config flowsim fit did not write: choose another --out, "
+            "or --force to replace it"
+        )
+    claim_or_exit(folder, "fit", FILES, force)
     with exit_on_config_error():
         try:
             fit = fit_company(

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from flowsim.cli.common import (
+    claim_or_exit,
     exit_on_config_error,
     fail,
+    force_option,
     json_records,
     load_or_exit,
     output_options,
@@ -26,6 +28,12 @@ if TYPE_CHECKING:
     from flowsim.model.state import StartState
 
 TABLE_SUFFIXES = (".parquet", ".csv")
+FORECAST_FILES = ("golive.csv", "items.csv", "counts.csv", "outcomes.parquet", "forecast.png")
+BACKTEST_FILES = (
+    *("weekly.csv", "items.csv", "calibration.csv", "backtest.md", "backtest.png"),
+    *("company.yaml", "fit"),
+)
+"""What each command writes into its folder (the manifest last)."""
 reps_option = click.option(
     "--reps",
     type=click.IntRange(min=2, max=100_000),
@@ -124,6 +132,7 @@ def parse_date(text: str, option: str) -> dt.date:
 @workers_option
 @scheduler_option
 @out_option("results/forecast_<CONFIG's name>")
+@force_option
 @click.option("--no-charts", is_flag=True, help="Do not draw forecast.png.")
 @output_options
 def forecast_command(
@@ -140,6 +149,7 @@ def forecast_command(
     scheduler: str | None,
     out: str | None,
     no_charts: bool,
+    force: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -181,6 +191,7 @@ def forecast_command(
             fail(f"--by {by} is past the {weeks:g} weeks of --weeks: give more weeks")
         horizon = math.ceil(by_day / DAYS_PER_WEEK) + 1
     folder = Path(out) if out else Path("results") / f"forecast_{base.name}"
+    claim_or_exit(folder, "forecast", FORECAST_FILES, force, config=config, state=state_path)
     try:
         fc = _run(scenarios, start, reps, seed, horizon, workers, scheduler, quiet or as_json)
         tables = _write(fc, folder, by_day, config, state_path, policies, charts=not no_charts)
@@ -337,6 +348,7 @@ def _json(fc: Forecast, tables: dict[str, pd.DataFrame]) -> str:
 @seed_option
 @workers_option
 @out_option("results/backtest_<cutoff>")
+@force_option
 @click.option("--no-charts", is_flag=True, help="Do not draw backtest.png.")
 @output_options
 def backtest_command(
@@ -350,6 +362,7 @@ def backtest_command(
     workers: int | None,
     out: str | None,
     no_charts: bool,
+    force: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -379,6 +392,7 @@ def backtest_command(
     try:
         when = parse_date(cutoff, "--cutoff")
         folder = Path(out) if out else Path("results") / f"backtest_{when}"
+        claim_or_exit(folder, "backtest", BACKTEST_FILES, force, data=data, cutoff=str(when))
         folder.mkdir(parents=True, exist_ok=True)
         with exit_on_config_error():
             bt = backtest(

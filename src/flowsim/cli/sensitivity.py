@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from flowsim.cli.common import exit_on_config_error, fail, scheduler_option, workers_option
+from flowsim.cli.common import (
+    claim_or_exit,
+    exit_on_config_error,
+    fail,
+    force_option,
+    scheduler_option,
+    workers_option,
+)
 
 if TYPE_CHECKING:
     from flowsim.sensitivity import SensitivityRun, SensitivityTables
@@ -50,6 +57,7 @@ if TYPE_CHECKING:
     metavar="DIR",
     help="Results folder (default: results/<experiment>_sensitivity); rerun to resume.",
 )
+@force_option
 @click.option("--no-charts", is_flag=True, help="Do not draw drivers.png and outcomes_*.png.")
 def sensitivity_command(
     experiment_file: str,
@@ -61,6 +69,7 @@ def sensitivity_command(
     scheduler: str | None,
     out: str | None,
     no_charts: bool,
+    force: bool,
 ) -> None:
     """Run every scenario of EXPERIMENT across the assumptions nobody knows.
 
@@ -78,11 +87,13 @@ def sensitivity_command(
     from flowsim.config.experiment import load_experiment
     from flowsim.config.sensitivity import load_sensitivity
     from flowsim.sensitivity import run_sensitivity, write_sensitivity
+    from flowsim.sensitivity.folder import FILES
 
     with exit_on_config_error():
         experiment = load_experiment(experiment_file)
         design = load_sensitivity(experiment, over, method, samples, reps)  # type: ignore[arg-type]
     folder = Path(out) if out else Path("results") / f"{experiment.name}_sensitivity"
+    claim_or_exit(folder, "sensitivity", FILES, force)
     try:
         run = run_sensitivity(design, folder, workers=workers, scheduler=scheduler)
         provenance = {"command": "sensitivity", "method": method, "samples": samples, "reps": reps}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterable
@@ -51,6 +52,9 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 # enough to exhaust the recursion of the parser and of every walk after it.
 MAX_YAML_NODES = 100_000
 MAX_YAML_DEPTH = 50
+
+
+log = logging.getLogger("flowsim")
 
 
 class LineLoader(yaml.SafeLoader):
@@ -399,8 +403,14 @@ def resolve_config(
     ConfigError
         For any problem, with a one-line message naming where and what.
     """
+    overlays, sets = list(overlays), list(sets)
     data, origins = merge_config(path, overlays, sets)
-    return validate_config(data, origins, path), data
+    params = validate_config(data, origins, path)
+    if log.isEnabledFor(logging.INFO):
+        extra = "".join(f" + {os.fspath(o)}" for o in overlays)
+        extra += "".join(f" --set {t}" for t in sets)
+        log.info(f"config {os.fspath(path)}{extra}: {params.name}, hash {config_hash(params)[:12]}")
+    return params, data
 
 
 def merge_config(

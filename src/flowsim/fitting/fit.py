@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from flowsim.calibration.folder import FILES as CALIBRATION_FILES
 from flowsim.calibration.folder import target_table, write_calibration
 from flowsim.calibration.search import PROFILE_DELTA, CalibrationRun, calibrate
 from flowsim.config.calibration import CalibrationSpec
@@ -42,6 +43,13 @@ from flowsim.stats import number_text
 from flowsim.storage import write_frame, write_text
 
 DEFAULT_BUDGET = 128
+FITTED_HEADER = "# Fitted by flowsim fit"
+"""The first words of every config the fit writes (a file without them is not its own)."""
+FILES = (
+    *CALIBRATION_FILES,
+    *("observed.csv", "report.csv", "parameters.csv", "report.md", "targets.yaml", "free.yaml"),
+)
+"""Everything the fit writes into its report folder (the manifest last)."""
 
 
 @dataclass
@@ -381,7 +389,7 @@ def config_yaml(fit: CompanyFit, label: str, budget: int) -> str:
     met = fit.report[fit.report["role"] == "target"]
     missed = met[met["verdict"] != "met"]["observable"].tolist()
     header = [
-        "# Fitted by flowsim fit to a tracker's table of work items",
+        f"{FITTED_HEADER} to a tracker's table of work items",
         f"# ({obs.start:%Y-%m-%d} to {obs.end:%Y-%m-%d}, {obs.weeks:.1f} weeks; "
         f"lead: {obs.lead or 'not named'}).",
         f"# Base: {label}. Values marked 'estimated' are read off the table (95% CI);",

@@ -7,6 +7,7 @@ under every policy (common random numbers): differences between policies are pai
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from flowsim.model.state import StartState
 from flowsim.model.streams import replication_seeds
 from flowsim.runner import make_executor, map_tasks
 
+log = logging.getLogger("flowsim")
 DEFAULT_REPLICATIONS = 200
 DEFAULT_HORIZON_WEEKS = 52
 COUNTED = ("went_live", "tickets_closed")
@@ -104,6 +106,11 @@ def forecast(
     if seed is None:
         seed = scenarios[names[0]].simulation.seed
     seeds = replication_seeds(seed, replications)
+    log.info(
+        f"forecast from {state.as_of}: {len(names)} scenario(s) x {replications} replications "
+        f"of {horizon_weeks:g} weeks, seed {seed}; {state.open_items} open items, "
+        f"{len(state.live)} live, {len(state.onboarding)} onboarding"
+    )
     runs = {name: forecast_params(p, horizon_weeks) for name, p in scenarios.items()}
     tasks = [(runs[name], s, state) for name in names for s in seeds]
     from tqdm.auto import tqdm

@@ -15,6 +15,12 @@ from flowsim.sensitivity.run import SensitivityRun, design_hash
 from flowsim.stats import number_text
 from flowsim.storage import write_frame, write_manifest, write_text
 
+FILES = (
+    *("sensitivity.json", "runs.parquet", "points.csv", "drivers.csv", "verdicts.csv"),
+    *("outcomes.csv", "conditions.csv", "sensitivity.md", "*.png"),
+)
+"""Everything a sensitivity analysis writes into its folder (the manifest last)."""
+
 INDEX_TITLES = {
     "morris": "Morris mu*, the change over the range",
     "sobol": "total-order Sobol index ST",
