@@ -19,6 +19,12 @@ The Python API for notebooks and scripts::
     tables = flowsim.analyse_sensitivity(flowsim.run_sensitivity(design))
     tables.drivers, tables.shares, tables.conditions     # what drives what; where each wins
 
+    items = flowsim.import_export("jira.csv", mapping="jira_map.yaml").items  # a tracker
+    fit = flowsim.fit_company(items, "configs/baseline.yaml")             # the company in it
+    state = flowsim.snapshot(items)                                        # its open work now
+    fc = flowsim.run_forecast({"as is": fit.params}, state)                # go-live dates
+    flowsim.backtest(items, "2025-09-01").scores.calibration               # to be trusted?
+
 Every name is imported on first use (PEP 562), so ``import flowsim`` and
 ``flowsim --version`` load neither pandas nor SciPy nor matplotlib.
 """
@@ -53,6 +59,14 @@ _API = {
     "run_sensitivity": "flowsim.sensitivity",
     "analyse_sensitivity": "flowsim.sensitivity",
     "write_sensitivity": "flowsim.sensitivity",
+    "import_export": "flowsim.data",
+    "read_items": "flowsim.data.items",
+    "snapshot": "flowsim.data.snapshot",
+    "load_state": "flowsim.config.state",
+    "StartState": "flowsim.model.state",
+    "fit_company": "flowsim.fitting",
+    "run_forecast": "flowsim.forecast",
+    "backtest": "flowsim.forecast.backtest",
 }
 # Names that are whole modules.
 _MODULES = {"plots": "flowsim.reporting.charts"}
@@ -61,6 +75,14 @@ __all__ = [
     "ConfigError",
     "Params",
     "Result",
+    "StartState",
+    "backtest",
+    "fit_company",
+    "run_forecast",
+    "import_export",
+    "load_state",
+    "read_items",
+    "snapshot",
     "__version__",
     "analyse_sensitivity",
     "calibrate",
@@ -91,7 +113,15 @@ if TYPE_CHECKING:  # the same names for type checkers and editors, which do not 
     from flowsim.config.calibration import load_calibration
     from flowsim.config.experiment import compare_experiment, load_experiment, sweep_experiment
     from flowsim.config.sensitivity import load_sensitivity
+    from flowsim.config.state import load_state
+    from flowsim.data import import_export
+    from flowsim.data.items import read_items
+    from flowsim.data.snapshot import snapshot
+    from flowsim.fitting import fit_company
+    from flowsim.forecast import run_forecast
+    from flowsim.forecast.backtest import backtest
     from flowsim.model import Params, Result, simulate
+    from flowsim.model.state import StartState
     from flowsim.reporting import charts as plots
     from flowsim.runner import run_experiment, run_replications
     from flowsim.sensitivity import analyse_sensitivity, run_sensitivity, write_sensitivity

@@ -10,4 +10,7 @@ what happened after it.
 
 from flowsim.forecast.run import Forecast, forecast
 
-__all__ = ["Forecast", "forecast"]
+run_forecast = forecast
+"""The same function, as the package root names it (``flowsim.forecast`` is this package)."""
+
+__all__ = ["Forecast", "forecast", "run_forecast"]
