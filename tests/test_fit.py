@@ -182,7 +182,7 @@ def test_until_cuts_what_was_known() -> None:
 @pytest.mark.parametrize(
     ("make", "args", "says"),
     [
-        (None, [], "no such file"),
+        (None, [], "no such table of work items"),
         (lambda: pd.DataFrame({"x": [1, 2]}), [], "expected the table of work items"),
         (lambda: hand_made().iloc[:0], [], "no work items"),
         (hand_made, ["--until", "2020-01-01"], "before the table's tickets"),

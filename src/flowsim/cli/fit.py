@@ -102,8 +102,6 @@ def fit_command(
     from flowsim.storage import write_text
 
     path = Path(data)
-    if not path.is_file():
-        fail(f"{data}: no such file")
     cutoff = None
     if until is not None:
         try:

@@ -166,7 +166,7 @@ def forecast_command(
     Writes golive.csv, items.csv, counts.csv (with --by), outcomes.parquet,
     forecast.png and manifest.json.
     """
-    from flowsim.forecast.run import DEFAULT_HORIZON_WEEKS
+    from flowsim.forecast.run import DEFAULT_HORIZON_WEEKS, forecast
     from flowsim.model.calendar import DAYS_PER_WEEK, working_days
 
     start = load_start(state_path, at)
@@ -193,7 +193,16 @@ def forecast_command(
     folder = Path(out) if out else Path("results") / f"forecast_{base.name}"
     claim_or_exit(folder, "forecast", FORECAST_FILES, force, config=config, state=state_path)
     try:
-        fc = _run(scenarios, start, reps, seed, horizon, workers, scheduler, quiet or as_json)
+        fc = forecast(
+            scenarios,
+            start,
+            reps,
+            seed,
+            horizon,
+            workers,
+            scheduler,
+            progress=not (quiet or as_json),
+        )
         tables = _write(fc, folder, by_day, config, state_path, policies, charts=not no_charts)
     except OSError as exc:
         fail(f"cannot write results to {folder}: {exc.strerror or exc}")
@@ -203,21 +212,6 @@ def forecast_command(
         click.echo(_json(fc, tables))
     elif not quiet:
         click.echo(_text(fc, tables, by_day, folder))
-
-
-def _run(
-    scenarios: dict[str, Any],
-    start: StartState,
-    reps: int,
-    seed: int | None,
-    horizon: float,
-    workers: int | None,
-    scheduler: str | None,
-    silent: bool,
-) -> Forecast:
-    from flowsim.forecast import forecast
-
-    return forecast(scenarios, start, reps, seed, horizon, workers, scheduler, progress=not silent)
 
 
 def _write(

@@ -18,6 +18,7 @@ import pandas as pd
 from flowsim.model.calendar import DAYS_PER_WEEK, working_date
 from flowsim.model.params import Params
 from flowsim.model.results import simulate
+from flowsim.model.start import check_ticket_classes
 from flowsim.model.state import StartState
 from flowsim.model.streams import replication_seeds
 from flowsim.runner import make_executor, map_tasks
@@ -96,13 +97,8 @@ def forecast(
     if not scenarios:
         raise ValueError("a forecast needs at least one scenario")
     names = list(scenarios)
-    for name, params in scenarios.items():
-        for t in state.tickets:
-            if t.cls not in params.tickets.classes:
-                raise ValueError(
-                    f"open ticket {t.id}: class {t.cls!r} is not one of the config's ticket "
-                    f"classes ({', '.join(params.tickets.classes)}) in scenario {name}"
-                )
+    for params in scenarios.values():
+        check_ticket_classes(state, params)  # before any worker starts
     if seed is None:
         seed = scenarios[names[0]].simulation.seed
     seeds = replication_seeds(seed, replications)

@@ -92,6 +92,17 @@ class Started:
         return pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS))
 
 
+def check_ticket_classes(state: StartState, params: Params) -> None:
+    """Every open ticket of ``state`` is of one of ``params``' ticket classes, or ValueError."""
+    classes = params.tickets.classes
+    for t in state.tickets:
+        if t.cls not in classes:
+            raise ValueError(
+                f"open ticket {t.id}: class {t.cls!r} is not one of the config's ticket "
+                f"classes ({', '.join(classes)})"
+            )
+
+
 def project_size(rng: np.random.Generator, params: Params, known: int, left: int | None) -> int:
     """Tasks still to come in a project with ``known`` tasks raised so far (done or open)."""
     if left is not None:
@@ -165,14 +176,10 @@ def start_from(
             o.open, onboarding.resume(cust, open_work, pending), strict=True
         ):
             started.watch(item.id, model_item)
+    check_ticket_classes(state, params)
     classes = params.tickets.classes
     offset = len(state.onboarding)
     for k, t in enumerate(state.tickets):
-        if t.cls not in classes:
-            raise ValueError(
-                f"open ticket {t.id}: class {t.cls!r} is not one of the config's ticket "
-                f"classes ({', '.join(classes)})"
-            )
         rng = streams.get(Source.STATE, offset + k)
         effort = float(classes[t.cls].effort.draw(rng, 1)[0])  # type: ignore[index]
         owner = started.customers.get(t.customer) if t.customer is not None else None
