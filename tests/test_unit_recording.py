@@ -18,12 +18,15 @@ model around it:
   golden master and determinism tests rely on the two agreeing exactly), for a window
   that ends with the run (an expected failure marks that an earlier end is not
   supported today);
-* :mod:`flowsim.model.clock`: ``Soon`` runs at the current time exactly where a
+* :mod:`flowsim.model.clock`: ``soon`` runs at the current time exactly where a
   process started at that moment would take its first step; ``every`` ticks at
   0, p, 2p... (``first=True``) or p, 2p... (``first=False``), interleaved with other
   events as the equivalent process loop would be; ``at`` runs at the given time as
   one bare timeout created when it is called (the order of events at one instant is
-  part of a run's identity, so these are compared with real SimPy processes).
+  part of a run's identity, so these are compared with real SimPy processes);
+  ``call_in`` fires where the same ``env.timeout`` would, and can be taken back;
+  ``run_until`` steps through processes, a resource, timeouts and calls exactly as
+  ``env.run(until=...)`` does, and raises what a crashed process raised.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowsim.model.clock import Soon, at, every
+from flowsim.model.clock import at, call_in, every, run_until, soon
 from flowsim.model.entities import ACTIVITY
 from flowsim.model.eventlog import EVENT_COLUMNS, KEY_SHIFT, EventLog
 from flowsim.model.recorder import (
@@ -300,7 +303,7 @@ def soon_scenario(use_soon: bool) -> Record:
         env.timeout(0).callbacks.append(step(env, record, "timeout"))
         env.process(process(env, record, "before"))
         if use_soon:
-            Soon(env, step(env, record, "S"))
+            soon(env, step(env, record, "S"))
         else:
             env.process(process(env, record, "S"))
         env.process(process(env, record, "after"))
@@ -317,13 +320,93 @@ def test_soon_runs_now_where_a_process_started_now_takes_its_first_step() -> Non
     assert with_soon == [(5.0, "before"), (5.0, "S"), (5.0, "after"), (5.0, "timeout")]
 
 
-def test_soon_passes_itself_to_the_callback_as_a_processed_ok_event() -> None:
+def test_soon_passes_itself_to_the_callback_and_fires_once() -> None:
     env = simpy.Environment()
     seen: list[Any] = []
-    soon = Soon(env, seen.append)
-    assert soon.triggered and not soon.processed
+    event = soon(env, seen.append)
+    assert event.callbacks == [seen.append]
     env.run()
-    assert seen == [soon] and soon.ok and soon.value is None and soon.processed
+    assert seen == [event] and event.callbacks is None  # processed, as SimPy marks it
+
+
+def call_in_scenario(use_call: bool) -> Record:
+    """Timeouts and calls at equal times: the order is the order they were scheduled."""
+    env = simpy.Environment()
+    record: Record = []
+    for k, delay in enumerate([3.0, 1.0, 3.0, 0.0, 2.5, 1.0]):
+        tag = f"e{k}"
+        if use_call and k % 2:
+            call_in(env, delay, step(env, record, tag))
+        else:
+            env.timeout(delay).callbacks.append(step(env, record, tag))
+    env.process(process(env, record, "p"))
+    env.run()
+    return record
+
+
+def test_call_in_fires_where_the_same_timeout_would() -> None:
+    assert call_in_scenario(use_call=True) == call_in_scenario(use_call=False)
+
+
+def test_a_call_taken_back_before_it_fires_calls_nothing() -> None:
+    env = simpy.Environment()
+    seen: list[Any] = []
+    event = call_in(env, 1.0, seen.append)
+    assert event.callbacks is not None
+    event.callbacks.remove(seen.append)
+    env.run()
+    assert seen == []
+
+
+def mixed_model(runner: Callable[[simpy.Environment, float], None]) -> Record:
+    """Processes, a resource, timeouts and calls, some due exactly at the horizon."""
+    env = simpy.Environment()
+    record: Record = []
+    desk = simpy.Resource(env, capacity=1)
+
+    def customer(name: str, work: float) -> Generator[simpy.Event, Any, None]:
+        with desk.request() as req:
+            yield req
+            record.append((env.now, f"{name} served"))
+            yield env.timeout(work)
+        record.append((env.now, f"{name} done"))
+
+    def source() -> Generator[simpy.Event, Any, None]:
+        for k in range(12):
+            env.process(customer(f"c{k}", 1.5 + k % 3))
+            yield env.timeout(1.0)
+
+    env.process(source())
+    every(env, 2.0, [lambda: record.append((env.now, "tick"))], first=True)
+    call_in(env, 10.0, step(env, record, "at the horizon"))
+    runner(env, 10.0)
+    record.append((env.now, "end"))
+    runner(env, 25.0)  # and on from there, as a second run() carries on
+    record.append((env.now, "end"))
+    return record
+
+
+def test_run_until_steps_as_env_run_does() -> None:
+    def simpy_run(env: simpy.Environment, until: float) -> None:
+        env.run(until=until)
+
+    ours = mixed_model(run_until)
+    assert ours == mixed_model(simpy_run)
+    assert (10.0, "at the horizon") not in ours[: ours.index((10.0, "end"))]
+
+
+def test_run_until_raises_what_a_crashed_process_raised() -> None:
+    env = simpy.Environment()
+
+    def crash() -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(1.0)
+        raise KeyError("the process's own error")
+
+    env.process(crash())
+    with pytest.raises(KeyError, match="the process's own error"):
+        run_until(env, 5.0)
+    with pytest.raises(ValueError, match="until"):
+        run_until(env, env.now)
 
 
 def every_scenario(use_every: bool, first: bool, period: float) -> Record:

@@ -298,6 +298,7 @@ class FifoBacklog(_Items):
         super().__init__(prio)
         self.queue: deque[Item] = deque()
         self.platform: deque[Item] = deque()
+        self.queues = (self.platform, self.queue)  # in the order he takes from them
 
     def add(self, item: Item) -> None:
         self.items[item.id] = item
@@ -318,7 +319,7 @@ class FifoBacklog(_Items):
         """A FIFO queue has no daily list."""
 
     def take(self, started_only: bool) -> Item | None:
-        for queue in (self.platform, self.queue):
+        for queue in self.queues:
             while queue and queue[0].entry is None:
                 queue.popleft()
             if not queue or (started_only and not queue[0].started):

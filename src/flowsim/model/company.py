@@ -19,7 +19,7 @@ import simpy
 from flowsim.model.backlog import make_backlog
 from flowsim.model.calendar import DAYS_PER_WEEK, Calendar
 from flowsim.model.catalogue import LEAD_ACTIVITIES, TIMESERIES_COLUMNS
-from flowsim.model.clock import at, every
+from flowsim.model.clock import at, every, run_until
 from flowsim.model.customers import CustomerBase
 from flowsim.model.effects import PlatformEffects
 from flowsim.model.entities import Customer
@@ -240,6 +240,7 @@ class Company:
             self.daily.append(lead.backlog.make_daily_list)
             if self.forgetting.switched_on(p.forgetting):
                 self.daily.append(self.forgetting.daily)
+        self._bind_sample()
         self.daily.append(self._sample)
         if health_on or churn_on:
             self.weekly.append(
@@ -314,42 +315,72 @@ class Company:
         self.lead.book.snapshot()
 
     def _sample(self) -> None:
-        """The day's levels, in the catalogue's order of series."""
+        """The day's levels, in the catalogue's order of series.
+
+        Taken every day of every run, so it reads the containers themselves (bound in
+        ``_bind_sample``) rather than through the objects' own ``len``: the same numbers,
+        at a third of the cost.
+        """
         customers = self.customers
         bands = customers.bands
         live = customers.live
         lead = self.lead
         ledger = self.ledger
-        hours = lead.book.total.get
+        tickets = self.tickets
+        signed, churns, lost, backlog, team_queue, open_tickets, everyone, golives, closed = (
+            self._sizes
+        )
+        if lead.juggling:
+            juggled = lead.juggled()
+            efficiency = lead._efficiency(juggled)
+        else:
+            juggled = 0
+            efficiency = lead.efficiency[0]
         self.samples.append(
             (
-                self.env.now / self.cal.day,
+                self.env._now / self.cal.day,
                 customers.n_onboarding,
-                len(customers.signed_backlog),
+                len(signed),
                 live,
-                len(self.churn.churns),
-                len(self.sales.lost),
-                len(lead.backlog),
+                len(churns),
+                len(lost),
+                len(backlog),
                 lead.backlog.n_started,
-                len(self.team.dev_queue),
-                self.tickets.open,
+                len(team_queue),
+                len(open_tickets),
                 self.forgetting.open,
                 bands["green"],
                 bands["yellow"],
                 bands["red"],
-                live * self.p.revenue.arr_per_customer,
-                lead.efficiency_now(),
-                len(customers.all) - self.initial_customers,
-                len(self.onboarding.golives),
-                self.tickets.created,
-                len(self.tickets.closed),
+                live * self._arr_per_customer,
+                efficiency,
+                len(everyone) - self.initial_customers,
+                len(golives),
+                tickets.created,
+                len(closed),
                 ledger.created - ledger.done - ledger.dropped,
                 lead.interrupts_waiting,
                 self.team.n_gated,
-                lead.juggled(),
-                *map(hours, LEAD_ACTIVITIES, _ZEROS),
+                juggled,
+                *map(self._lead_hours, LEAD_ACTIVITIES, _ZEROS),
             )
         )
+
+    def _bind_sample(self) -> None:
+        """The containers whose sizes the daily sample reads (each kept for the whole run)."""
+        self._sizes = (
+            self.customers.signed_backlog,
+            self.churn.churns.rows,
+            self.sales.lost.rows,
+            self.lead.backlog.items,
+            self.team.dev_queue.heap,
+            self.tickets.open_since,
+            self.customers.all,
+            self.onboarding.golives.rows,
+            self.tickets.closed["done"],
+        )
+        self._arr_per_customer = self.p.revenue.arr_per_customer
+        self._lead_hours = self.lead.hours.get
 
     # ---------------------------------------------------------------- the run
     def run(self) -> None:
@@ -359,7 +390,7 @@ class Company:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self.env.run(until=self.horizon)
+            run_until(self.env, self.horizon)
         finally:
             if was_enabled:
                 gc.enable()

@@ -7,11 +7,10 @@ from typing import Any
 
 import simpy
 from pydantic import Field
-from simpy.events import Event
 
 from flowsim.model.backlog import Backlog, FifoBacklog, Prioritisation
 from flowsim.model.catalogue import LEAD_ACTIVITIES
-from flowsim.model.clock import Soon
+from flowsim.model.clock import Call, again, call_in, soon
 from flowsim.model.entities import ACTIVITY, SCHEDULED, Item
 from flowsim.model.eventlog import KEY_SHIFT, EventLog
 from flowsim.model.ledger import Ledger
@@ -103,26 +102,43 @@ class LeadEngineer:
         self.current: Item | None = None  # the backlog item in his hands (preemptible)
         self.handling: Item | None = None  # the interrupt in his hands (not preemptible)
         self.preempting = False
-        self.wake: simpy.Event | None = None
+        self.idle = False  # waiting for work: the next item wakes him
         self.needs_resume = False
         self.segment: tuple[str, float, float] | None = None
-        self.work: simpy.Timeout | None = None  # the stretch of backlog work under way
+        self.work: Call | None = None  # the end of the stretch of backlog work under way
+        self.work_end: Call | None = None  # the event that ends his stretches of work
+        self.wake_up: Call | None = None  # the event that wakes him
         self.work_since = 0.0  # when it began (a warm-up split moves only the segment)
+        # Collaborators' methods, bound once: the work loop calls them for every item.
+        self.hours = self.book.total
         self._complete = ledger.complete
+        self._add = backlog.add
+        self._remove = backlog.remove
+        self._size_rise = self.size.rise
+        self._size_fall = self.size.fall
         self._logging = log.enabled
         self._log_time = log.times.append
         self._log_key = log.keys.append
-        self._start_code = log.lead_start
+        # Each kind's activity and the code of its start row, looked up once per item.
+        self._by_kind = {kind: (ACTIVITY[kind], log.lead_start[kind]) for kind in ACTIVITY}
+        # His callbacks, bound once (each stretch of work and wake-up schedules one).
+        self._on_worked = self._worked
+        self._on_woken = self._woken
         self._start()
 
     # -- arrivals ------------------------------------------------------------------
     def assign(self, item: Item) -> None:
         """Put an item in his backlog (and wake him if he is idle)."""
-        self.backlog.add(item)
-        self.size.rise(self.env._now)  # simpy's clock, read without its property (hot path)
-        if self.wake is not None:
-            self.wake.succeed()
-            self.wake = None
+        self._add(item)
+        self._size_rise(self.env._now)  # simpy's clock, read without its property (hot path)
+        if self.idle:
+            self._wake()
+
+    def _wake(self) -> None:
+        """He has work again: wake him now, after what is already due (as an event
+        succeeded now would)."""
+        self.idle = False
+        self.wake_up = again(self.env, self.wake_up, self.env._now, self._on_woken)
 
     def interrupt(self, item: Item) -> None:
         """An item that preempts whatever backlog item he is working on.
@@ -137,9 +153,8 @@ class LeadEngineer:
             self.interrupts.appendleft(item)
         else:
             self.interrupts.append(item)
-        if self.wake is not None:
-            self.wake.succeed()
-            self.wake = None
+        if self.idle:
+            self._wake()
         elif self.current is not None and not self.preempting:
             self.preempting = True
             self._preempt()
@@ -249,53 +264,65 @@ class LeadEngineer:
 
     def _start(self) -> None:
         # As ``env.process`` would: an urgent event now, his first step when it fires.
-        Soon(self.env, self._next)
+        soon(self.env, self._next)
 
     def _next(self, _ev: Any = None) -> None:
         """Decide what to do next: an interrupt, the resume cost, backlog work, or wait."""
-        env = self.env
-        backlog = self.backlog
-        interrupts = self.interrupts
-        while True:
-            if interrupts:
-                item = interrupts.popleft()
-                if item.state != "waiting":
-                    continue  # dropped while queued (its customer left)
-                self.dequeue(item)
-                self._uninterrupted(item, ACTIVITY[item.kind], item.remaining)
-                return
-            if self.needs_resume:
-                self.needs_resume = False
-                if backlog.n_started and self.resume_cost > 0:
-                    self._uninterrupted(None, "switching", self.resume_cost)
-                    return
-            wip_full = self.wip_limit is not None and backlog.n_started >= self.wip_limit
-            taken = backlog.take(wip_full)
-            if taken is None:
-                self.segment = ("idle", env._now, 1.0)
-                self.wake = wake = Event(env)
-                wake.callbacks.append(self._woken)  # type: ignore[union-attr]
-                return
-            self._work_on(taken)
+        if self.interrupts and self._handle_interrupt():
             return
+        if self.needs_resume and self._resume():
+            return
+        backlog = self.backlog
+        wip_limit = self.wip_limit
+        item = backlog.take(wip_limit is not None and backlog.n_started >= wip_limit)
+        now = self.env._now  # simpy's clock without its property: this is the hot path
+        if item is None:
+            self.segment = ("idle", now, 1.0)
+            self.idle = True
+            return
+        # Start (or resume) backlog work on the item; interrupts may preempt it.
+        item.state = "active"
+        activity, start_code = self._by_kind[item.kind]
+        if self._logging:
+            self._log_time(now)
+            self._log_key(item.id << KEY_SHIFT | start_code)
+        eff = self._efficiency(self._touch(item, now)) if self.juggling else 1.0
+        self.current = item
+        self.work_since = now
+        self.segment = (activity, now, eff)
+        # On the event that ended the last stretch, if it has fired (a preempted
+        # stretch's end stays queued, emptied: then on a new one).
+        end = now + item.remaining / (self.speed * eff)
+        self.work = self.work_end = again(self.env, self.work_end, end, self._on_worked)
+
+    def _handle_interrupt(self) -> bool:
+        """Take the first interrupt still waiting, if any (dropped ones are skipped)."""
+        interrupts = self.interrupts
+        while interrupts:
+            item = interrupts.popleft()
+            if item.state != "waiting":
+                continue  # dropped while queued (its customer left)
+            self.dequeue(item)
+            self._uninterrupted(item, ACTIVITY[item.kind], item.remaining)
+            return True
+        return False
+
+    def _resume(self) -> bool:
+        """Pay the cost of getting back into started work, if there is any."""
+        self.needs_resume = False
+        if self.backlog.n_started and self.resume_cost > 0:
+            self._uninterrupted(None, "switching", self.resume_cost)
+            return True
+        return False
 
     def _woken(self, _ev: Any) -> None:
-        self.end_segment()
+        """Work arrived while he was idle: book the idle stretch, then take it."""
+        activity, t0, _ = self.segment  # type: ignore[misc]  # idle, at full share
+        self.segment = None
+        now = self.env._now
+        if now > t0:
+            self.hours[activity] += (now - t0) * self.speed
         self._next()
-
-    def _work_on(self, item: Item) -> None:
-        """Start (or resume) backlog work on ``item``; interrupts may preempt it."""
-        item.state = "active"
-        t0 = self.env._now  # simpy's clock without its property: this is the hot path
-        if self._logging:
-            self._log_time(t0)
-            self._log_key(item.id << KEY_SHIFT | self._start_code[item.kind])
-        eff = self._efficiency(self._touch(item, t0)) if self.juggling else 1.0
-        self.current = item
-        self.work_since = t0
-        self.segment = (ACTIVITY[item.kind], t0, eff)
-        self.work = work = self.env.timeout(item.remaining / (self.speed * eff))
-        work.callbacks.append(self._worked)  # type: ignore[union-attr]
 
     def _stop_work(self) -> tuple[Item, float, float]:
         """Book the stretch of backlog work that ends now: the item, now, its share."""
@@ -306,7 +333,7 @@ class LeadEngineer:
         now = self.env._now
         activity, t_seg, eff = self.segment  # type: ignore[misc]  # a warm-up split may move its start
         self.segment = None
-        hours = self.book.total
+        hours = self.hours
         hours[activity] += (now - t_seg) * self.speed * eff
         if eff < 1.0:
             hours["switching"] += (now - t_seg) * self.speed * (1.0 - eff)
@@ -316,8 +343,8 @@ class LeadEngineer:
         """The backlog item in his hands is finished."""
         item, now, _ = self._stop_work()
         item.remaining = 0.0
-        self.backlog.remove(item)
-        self.size.fall(now)
+        self._remove(item)
+        self._size_fall(now)
         if self.juggling:
             self._let_go(item)
         self._complete(item, "lead")
@@ -325,7 +352,7 @@ class LeadEngineer:
 
     def _preempt(self) -> None:
         """Stop backlog work for an interrupt (as ``Process.interrupt``: an urgent event now)."""
-        Soon(self.env, self._preempted)
+        soon(self.env, self._preempted)
 
     def _preempted(self, _ev: Any) -> None:
         assert self.work is not None and self.work.callbacks is not None
@@ -353,9 +380,7 @@ class LeadEngineer:
                 share = self._efficiency(self._touch(item, env.now))
         self.handling = item
         self.segment = (activity, env.now, share)
-        env.timeout(hours / (self.speed * share)).callbacks.append(  # type: ignore[union-attr]
-            self._handled
-        )
+        call_in(env, hours / (self.speed * share), self._handled)
 
     def _handled(self, _ev: Any) -> None:
         item = self.handling

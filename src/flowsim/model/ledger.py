@@ -43,7 +43,9 @@ class Ledger:
         self._log_time = log.times.append
         self._log_key = log.keys.append
         self._log_owner = log.item_customer.append
-        self._arrive_codes: dict[tuple[str, str], int] = {}
+        self._lead_done = log.lead_done
+        # The arrive code of each kind and class, looked up as ``[kind][cls]``.
+        self._arrive_codes: dict[str, dict[str, int]] = {}
 
     def new(
         self,
@@ -56,14 +58,16 @@ class Ledger:
         """A new waiting item of ``effort`` hours; ``origin`` is when its request began."""
         now = self.env._now  # simpy's clock without its property: called for every item
         item_id = self.created
-        self.created += 1
+        self.created = item_id + 1
         item = Item(item_id, kind, customer, effort, now, cls, origin)
         if self.track_open and customer is not None:
             customer.open_items[item_id] = item
         if self._logging:
-            code = self._arrive_codes.get((kind, cls))
-            if code is None:
-                code = self._arrive_codes[kind, cls] = self.log.code(kind, "arrive", cls)
+            try:
+                code = self._arrive_codes[kind][cls]
+            except KeyError:
+                code = self.log.code(kind, "arrive", cls)
+                self._arrive_codes.setdefault(kind, {})[cls] = code
             self._log_time(now)
             self._log_key(item_id << KEY_SHIFT | code)
             self._log_owner(item.customer_id)
@@ -76,9 +80,8 @@ class Ledger:
         self.done += 1
         item.state = "done"
         if self._logging:
-            log = self.log
             kind = item.kind
-            code = log.lead_done[kind] if actor == "lead" else log.code(kind, "done", actor)
+            code = self._lead_done[kind] if actor == "lead" else self.log.code(kind, "done", actor)
             self._log_time(self.env._now)
             self._log_key(item.id << KEY_SHIFT | code)
         if self.track_open and item.customer is not None:

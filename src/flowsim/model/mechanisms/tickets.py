@@ -11,7 +11,7 @@ import simpy
 from pydantic import Field, model_validator
 
 from flowsim.model.calendar import Calendar
-from flowsim.model.clock import Soon
+from flowsim.model.clock import Call, again, call_in, soon
 from flowsim.model.distributions import Distribution, lognormal
 from flowsim.model.effects import PlatformEffects
 from flowsim.model.entities import Customer, Item
@@ -110,7 +110,6 @@ class TicketsMechanism(Mechanism):
         self.effects = effects
         self.streams = streams
         self.send_screenable = send_screenable
-        self.open = 0
         self.created = 0
         self.open_since: dict[int, float] = {}  # open ticket -> when it arrived
         # (when it goes stale, ticket), in that order, for the daily sweep of stale
@@ -131,6 +130,11 @@ class TicketsMechanism(Mechanism):
         self.on_closed: list[Callable[[Item], None]] = []
         self.abandoning = config.abandon_after_days is not None
 
+    @property
+    def open(self) -> int:
+        """Tickets not yet resolved (nor dropped)."""
+        return len(self.open_since)
+
     @staticmethod
     def switched_on(config: Tickets) -> bool:
         return config.enabled and config.per_customer_per_week > 0
@@ -143,7 +147,7 @@ class TicketsMechanism(Mechanism):
             self.cal.week / self.config.per_customer_per_week,
         )
         draws = iter(next(blocks))
-        timeout = self.env.timeout
+        env = self.env
         new = self.ledger.new
         route = self.route
         pending: tuple[float, str, float, float]
@@ -155,9 +159,9 @@ class TicketsMechanism(Mechanism):
             except StopIteration:
                 draws = iter(next(blocks))
                 pending = next(draws)
-            timeout(pending[0]).callbacks.append(arrive)
+            call_in(env, pending[0], arrive)
 
-        def arrive(_ev: Any) -> None:
+        def arrive(event: Call) -> None:
             nonlocal draws, pending
             if cust.state != "live":
                 return
@@ -170,13 +174,12 @@ class TicketsMechanism(Mechanism):
             except StopIteration:
                 draws = iter(next(blocks))
                 pending = next(draws)
-            timeout(pending[0]).callbacks.append(arrive)
+            again(env, event, env._now + pending[0], arrive)  # type: ignore[attr-defined]
 
-        Soon(self.env, wait)
+        soon(self.env, wait)
 
     def route(self, t: Item) -> None:
         """Send a new ticket to whoever may resolve it."""
-        self.open += 1
         self.created += 1
         self.open_since[t.id] = t.arrived
         if self.abandoning:
@@ -227,7 +230,6 @@ class TicketsMechanism(Mechanism):
             self.ledger.drop(t, "abandoned")
 
     def resolved(self, item: Item, actor: str) -> None:
-        self.open -= 1
         del self.open_since[item.id]
         self._closed_cls(self._class_index[item.cls])
         self._closed_arrived(item.arrived)
@@ -237,7 +239,6 @@ class TicketsMechanism(Mechanism):
 
     def dropped(self, item: Item) -> None:
         if item.kind == "ticket":
-            self.open -= 1
             del self.open_since[item.id]
 
     def metrics(self, window: Window) -> dict[str, float]:
