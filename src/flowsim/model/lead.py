@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappush
 from typing import Any
 
 import simpy
 from pydantic import Field
+from simpy.events import NORMAL
 
 from flowsim.model.backlog import Backlog, FifoBacklog, Prioritisation
 from flowsim.model.catalogue import LEAD_ACTIVITIES
@@ -108,6 +110,8 @@ class LeadEngineer:
         self.work: Call | None = None  # the end of the stretch of backlog work under way
         self.work_end: Call | None = None  # the event that ends his stretches of work
         self.wake_up: Call | None = None  # the event that wakes him
+        self._queue: list[Any] = env._queue  # SimPy's own queue and event counter
+        self._eid = env._eid
         self.work_since = 0.0  # when it began (a warm-up split moves only the segment)
         # Collaborators' methods, bound once: the work loop calls them for every item.
         self.hours = self.book.total
@@ -291,9 +295,15 @@ class LeadEngineer:
         self.work_since = now
         self.segment = (activity, now, eff)
         # On the event that ended the last stretch, if it has fired (a preempted
-        # stretch's end stays queued, emptied: then on a new one).
+        # stretch's end stays queued, emptied: then on a new one): ``again``, written out.
+        work = self.work_end
+        if work is None or work.callbacks is not None:
+            work = self.work_end = Call(self._on_worked)
+        else:
+            work.callbacks = [self._on_worked]
+        self.work = work
         end = now + item.remaining / (self.speed * eff)
-        self.work = self.work_end = again(self.env, self.work_end, end, self._on_worked)
+        heappush(self._queue, (end, NORMAL, next(self._eid), work))
 
     def _handle_interrupt(self) -> bool:
         """Take the first interrupt still waiting, if any (dropped ones are skipped)."""

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterator
+from heapq import heappush
 from typing import Any, Literal
 
 import numpy as np
 import simpy
 from pydantic import Field, model_validator
+from simpy.events import NORMAL
 
 from flowsim.model.calendar import Calendar
-from flowsim.model.clock import Call, again, call_in, soon
+from flowsim.model.clock import Call, call_in, soon
 from flowsim.model.distributions import Distribution, lognormal
 from flowsim.model.effects import PlatformEffects
 from flowsim.model.entities import Customer, Item
@@ -150,6 +152,8 @@ class TicketsMechanism(Mechanism):
         env = self.env
         new = self.ledger.new
         route = self.route
+        queue: list[Any] = env._queue  # SimPy's own queue, as ``again`` pushes onto it
+        eid = env._eid
         pending: tuple[float, str, float, float]
 
         def wait(_ev: Any = None) -> None:
@@ -174,7 +178,9 @@ class TicketsMechanism(Mechanism):
             except StopIteration:
                 draws = iter(next(blocks))
                 pending = next(draws)
-            again(env, event, env._now + pending[0], arrive)  # type: ignore[attr-defined]
+            # On the event that has just fired: ``again(env, event, ...)``, written out.
+            event.callbacks = [arrive]
+            heappush(queue, (env._now + pending[0], NORMAL, next(eid), event))
 
         soon(self.env, wait)
 
