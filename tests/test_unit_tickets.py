@@ -4,7 +4,8 @@ the company.
 What is pinned, and why:
 
 * A live customer raises tickets as a Poisson stream of mean gap week / rate, from its own
-  ``Source.TICKETS`` stream through :func:`ticket_blocks`; the stream stops (nothing left
+  ``Source.TICKETS`` stream through :func:`ticket_blocks`, with one arrival pending per
+  customer, on one event reused for the whole stream; the stream stops (nothing left
   scheduled) once the customer is no longer live.
 * Common random numbers: ticket k of a customer has the same gap, class, effort and lead
   need whatever else happens (other customers, the team, the lead shares, the go-live
@@ -191,6 +192,23 @@ def test_the_stream_stops_when_the_customer_is_no_longer_live() -> None:
     # The stream has ended, not just its tickets discarded: nothing is scheduled after
     # the churn (the ticket already on its way finds the customer gone, and stops).
     assert not [e for t, _, _, e in env._queue if isinstance(e, Call) and e.callbacks]
+
+
+def test_each_live_customer_has_one_arrival_pending_on_one_reused_event() -> None:
+    # The next ticket is scheduled on the arrival event that has just fired: one pending
+    # arrival per customer at any time, on the same object for the whole stream.
+    rig = build(rate=5.0)
+    env = rig.env
+    rig.went_live(1)
+    rig.went_live(2)
+    seen: list[set[int]] = []
+    for until in (50, 500, 5_000):
+        env.run(until=until)
+        pending = [e for _, _, _, e in env._queue if isinstance(e, Call) and e.callbacks]
+        assert len(pending) == 2
+        seen.append({id(e) for e in pending})
+    assert seen[0] == seen[1] == seen[2]
+    assert len(rig.routed()) > 500
 
 
 def test_the_stream_is_ticket_blocks_of_the_customers_own_stream() -> None:
