@@ -61,7 +61,7 @@ def test_new_numbers_items_from_zero_and_counts_arrivals() -> None:
     # ``origin`` is when the customer's request began, which may precede the item.
     assert (b.arrived, b.origin, b.cls, b.urgent) == (2.5, 1.0, "urgent", True)
     assert a.state == b.state == "waiting"
-    assert (a.customer_id, b.customer_id) == (7, -1)
+    assert (a.customer, b.customer) == (cust, None)
 
 
 def test_new_writes_arrive_rows_with_class_and_customer() -> None:

@@ -298,7 +298,6 @@ class FifoBacklog(_Items):
         super().__init__(prio)
         self.queue: deque[Item] = deque()
         self.platform: deque[Item] = deque()
-        self.queues = (self.platform, self.queue)  # in the order he takes from them
 
     def add(self, item: Item) -> None:
         self.items[item.id] = item
@@ -319,18 +318,22 @@ class FifoBacklog(_Items):
         """A FIFO queue has no daily list."""
 
     def take(self, started_only: bool) -> Item | None:
-        for queue in self.queues:
+        # The platform deque, then the queue, written out rather than looped over.
+        queue = self.platform
+        while queue and queue[0].entry is None:
+            queue.popleft()
+        if not queue or (started_only and not queue[0].started):
+            queue = self.queue
             while queue and queue[0].entry is None:
                 queue.popleft()
             if not queue or (started_only and not queue[0].started):
-                continue
-            item = queue.popleft()
-            item.entry = None
-            if not item.started:
-                item.started = True
-                self.n_started += 1
-            return item
-        return None
+                return None
+        item = queue.popleft()
+        item.entry = None
+        if not item.started:
+            item.started = True
+            self.n_started += 1
+        return item
 
     def put_back(self, item: Item) -> None:
         if item.id in self.items:

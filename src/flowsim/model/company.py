@@ -51,7 +51,6 @@ from flowsim.model.streams import Source, Streams
 from flowsim.model.team import TeamAtWork
 
 Hook = Callable[[], None]
-_ZEROS = (0.0,) * len(LEAD_ACTIVITIES)  # the default of each lead activity's hours
 
 
 class Company:
@@ -72,7 +71,10 @@ class Company:
         self.window = Window(p.simulation.warmup_weeks * cal.week, self.horizon)
         self.streams = streams = Streams(seed)
         self.log = log = EventLog(p.simulation.event_log)
-        self.samples = Table(*TIMESERIES_COLUMNS)
+        # The lead's hours by activity are the last series: each day's row keeps a copy
+        # of his hour book, spread into one column per activity when read.
+        hours = {f"lead_{activity}_hours": activity for activity in LEAD_ACTIVITIES}
+        self.samples = Table(*TIMESERIES_COLUMNS[: -len(hours)], spread=hours)
 
         # The shared services.
         self.ledger = ledger = Ledger(env, log)
@@ -336,9 +338,11 @@ class Company:
         else:
             juggled = 0
             efficiency = lead.efficiency[0]
+        tickets_open = len(open_tickets)
+        tickets_closed = len(closed)
         self.samples.append(
             (
-                self.env._now / self.cal.day,
+                self.env._now / self._day,
                 customers.n_onboarding,
                 len(signed),
                 live,
@@ -347,7 +351,7 @@ class Company:
                 len(backlog),
                 lead.backlog.n_started,
                 len(team_queue),
-                len(open_tickets),
+                tickets_open,
                 self.forgetting.open,
                 bands["green"],
                 bands["yellow"],
@@ -356,13 +360,13 @@ class Company:
                 efficiency,
                 len(everyone) - self.initial_customers,
                 len(golives),
-                tickets.created,
-                len(closed),
+                tickets_open + tickets_closed + tickets.n_dropped,  # ``tickets.created``
+                tickets_closed,
                 ledger.created - ledger.done - ledger.dropped,
                 lead.interrupts_waiting,
                 self.team.n_gated,
                 juggled,
-                *map(self._lead_hours, LEAD_ACTIVITIES, _ZEROS),
+                dict(self._lead_hours),
             )
         )
 
@@ -380,7 +384,8 @@ class Company:
             self.tickets.closed["done"],
         )
         self._arr_per_customer = self.p.revenue.arr_per_customer
-        self._lead_hours = self.lead.hours.get
+        self._lead_hours = self.lead.hours
+        self._day = self.cal.day
 
     # ---------------------------------------------------------------- the run
     def run(self) -> None:

@@ -72,7 +72,6 @@ class Item:
         self.kind = kind
         self.cls = cls
         self.customer = customer
-        self.customer_id = -1 if customer is None else customer.id
         self.effort = effort
         self.remaining = effort
         self.arrived = now

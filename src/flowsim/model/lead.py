@@ -12,7 +12,7 @@ from simpy.events import NORMAL
 
 from flowsim.model.backlog import Backlog, FifoBacklog, Prioritisation
 from flowsim.model.catalogue import LEAD_ACTIVITIES
-from flowsim.model.clock import Call, again, call_in, soon
+from flowsim.model.clock import Call, Callback, again, call_in, soon
 from flowsim.model.entities import ACTIVITY, SCHEDULED, Item
 from flowsim.model.eventlog import KEY_SHIFT, EventLog
 from flowsim.model.ledger import Ledger
@@ -90,6 +90,7 @@ class LeadEngineer:
         self.size = CountTrace()  # items in the backlog, integrated after the run
         self.interrupts: deque[Item] = deque()
         self.interrupts_scanned = 0  # its length after the last compaction
+        self._compact_above = 64  # the length that makes the next compaction worth it
         self.interrupts_waiting = 0  # live items in it
         self.wip_limit = wip_limit
         self.efficiency = efficiency
@@ -107,8 +108,9 @@ class LeadEngineer:
         self.idle = False  # waiting for work: the next item wakes him
         self.needs_resume = False
         self.segment: tuple[str, float, float] | None = None
-        self.work: Call | None = None  # the end of the stretch of backlog work under way
-        self.work_end: Call | None = None  # the event that ends his stretches of work
+        # The event that ends his stretches of backlog work (the one under way while
+        # ``current`` is set): reused once it has fired.
+        self.work_end: Call | None = None
         self.wake_up: Call | None = None  # the event that wakes him
         self._queue: list[Any] = env._queue  # SimPy's own queue and event counter
         self._eid = env._eid
@@ -126,7 +128,9 @@ class LeadEngineer:
         # Each kind's activity and the code of its start row, looked up once per item.
         self._by_kind = {kind: (ACTIVITY[kind], log.lead_start[kind]) for kind in ACTIVITY}
         # His callbacks, bound once (each stretch of work and wake-up schedules one).
-        self._on_worked = self._worked
+        # One list serves every stretch of work: nothing changes it (a preemption
+        # replaces a queued stretch's list rather than emptying it).
+        self._worked_callbacks: list[Callback] = [self._worked]
         self._on_woken = self._woken
         self._start()
 
@@ -183,12 +187,13 @@ class LeadEngineer:
         pile up for the whole run.  It scans the queue only once it has doubled since
         the last scan, so the cost per interrupt stays constant however long it grows."""
         queue = self.interrupts
-        if len(queue) > max(64, 2 * self.interrupts_scanned):
+        if len(queue) > self._compact_above:  # checked daily: the threshold is kept
             live = [i for i in queue if i.state == "waiting"]
             if len(live) < len(queue):
                 queue.clear()
                 queue.extend(live)
             self.interrupts_scanned = len(queue)
+            self._compact_above = max(64, 2 * self.interrupts_scanned)
 
     def in_hand(self) -> int:
         """Items he is working on right now (0 or 1)."""
@@ -298,10 +303,8 @@ class LeadEngineer:
         # stretch's end stays queued, emptied: then on a new one): ``again``, written out.
         work = self.work_end
         if work is None or work.callbacks is not None:
-            work = self.work_end = Call(self._on_worked)
-        else:
-            work.callbacks = [self._on_worked]
-        self.work = work
+            work = self.work_end = Call(self._worked)
+        work.callbacks = self._worked_callbacks
         end = now + item.remaining / (self.speed * eff)
         heappush(self._queue, (end, NORMAL, next(self._eid), work))
 
@@ -339,7 +342,6 @@ class LeadEngineer:
         item = self.current
         assert item is not None
         self.current = None
-        self.work = None
         now = self.env._now
         activity, t_seg, eff = self.segment  # type: ignore[misc]  # a warm-up split may move its start
         self.segment = None
@@ -350,8 +352,18 @@ class LeadEngineer:
         return item, now, eff
 
     def _worked(self, _ev: Any) -> None:
-        """The backlog item in his hands is finished."""
-        item, now, _ = self._stop_work()
+        """The backlog item in his hands is finished (``_stop_work``, written out: this
+        runs for every item he finishes)."""
+        item = self.current
+        assert item is not None
+        self.current = None
+        now = self.env._now
+        activity, t_seg, eff = self.segment  # type: ignore[misc]
+        self.segment = None
+        hours = self.hours
+        hours[activity] += (now - t_seg) * self.speed * eff
+        if eff < 1.0:
+            hours["switching"] += (now - t_seg) * self.speed * (1.0 - eff)
         item.remaining = 0.0
         self._remove(item)
         self._size_fall(now)
@@ -365,8 +377,8 @@ class LeadEngineer:
         soon(self.env, self._preempted)
 
     def _preempted(self, _ev: Any) -> None:
-        assert self.work is not None and self.work.callbacks is not None
-        self.work.callbacks.remove(self._worked)
+        assert self.work_end is not None and self.work_end.callbacks is not None
+        self.work_end.callbacks = []  # it stays queued, and calls nobody when it fires
         self.preempting = False
         item, now, eff = self._stop_work()
         item.remaining = max(0.0, item.remaining - (now - self.work_since) * self.speed * eff)

@@ -21,6 +21,9 @@ import simpy
 from flowsim.model.entities import Customer, Item
 from flowsim.model.eventlog import KEY_SHIFT, EventLog
 
+_new = object.__new__
+_init_item = Item.__init__
+
 
 class Ledger:
     """Items by state, from their arrival to their end."""
@@ -59,7 +62,8 @@ class Ledger:
         now = self.env._now  # simpy's clock without its property: called for every item
         item_id = self.created
         self.created = item_id + 1
-        item = Item(item_id, kind, customer, effort, now, cls, origin)
+        item = _new(Item)  # ``Item(...)`` without the class call's overhead (per item)
+        _init_item(item, item_id, kind, customer, effort, now, cls, origin)
         if self.track_open and customer is not None:
             customer.open_items[item_id] = item
         if self._logging:
@@ -70,7 +74,7 @@ class Ledger:
                 self._arrive_codes.setdefault(kind, {})[cls] = code
             self._log_time(now)
             self._log_key(item_id << KEY_SHIFT | code)
-            self._log_owner(item.customer_id)
+            self._log_owner(-1 if customer is None else customer.id)
         return item
 
     def complete(self, item: Item, actor: str) -> None:
@@ -79,16 +83,17 @@ class Ledger:
             return
         self.done += 1
         item.state = "done"
+        kind = item.kind
         if self._logging:
-            kind = item.kind
             code = self._lead_done[kind] if actor == "lead" else self.log.code(kind, "done", actor)
             self._log_time(self.env._now)
             self._log_key(item.id << KEY_SHIFT | code)
         if self.track_open and item.customer is not None:
             item.customer.open_items.pop(item.id, None)
-        for hook in self.before_done:
-            hook(item)
-        handler = self.on_done.get(item.kind)
+        if self.before_done:  # most runs have none: skip the loop (this runs per item)
+            for hook in self.before_done:
+                hook(item)
+        handler = self.on_done.get(kind)
         if handler is not None:
             handler(item, actor)
 

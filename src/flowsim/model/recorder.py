@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from array import array
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -152,12 +152,17 @@ class Table:
     ``append`` is the list's own method, so recording a row costs one tuple; the
     names say what each position means, and :meth:`column` and :meth:`frame` read
     them back by name.
+
+    ``spread`` names the last columns and the key each reads: a row records them as
+    one mapping, its last field (a copy of a dict is cheaper than reading each key),
+    and a key it lacks reads 0.0.
     """
 
-    __slots__ = ("names", "rows", "append")
+    __slots__ = ("names", "rows", "append", "spread")
 
-    def __init__(self, *names: str) -> None:
-        self.names = names
+    def __init__(self, *names: str, spread: Mapping[str, str] | None = None) -> None:
+        self.names = (*names, *(spread or {}))
+        self.spread = dict(spread or {})
         self.rows: list[Any] = []  # tuples (lists where a record is updated later)
         self.append = self.rows.append
 
@@ -165,13 +170,21 @@ class Table:
         return len(self.rows)
 
     def column(self, name: str) -> list[Any]:
+        key = self.spread.get(name)
+        if key is not None:
+            return [row[-1].get(key, 0.0) for row in self.rows]
         k = self.names.index(name)
         return [row[k] for row in self.rows]
 
     def frame(self) -> pd.DataFrame:
         import pandas as pd
 
-        return pd.DataFrame(self.rows, columns=list(self.names))
+        rows = self.rows
+        if self.spread:
+            keys = tuple(self.spread.values())
+            zeros = (0.0,) * len(keys)
+            rows = [(*row[:-1], *map(row[-1].get, keys, zeros)) for row in rows]
+        return pd.DataFrame(rows, columns=list(self.names))
 
 
 def percentile_or_nan(values: Sequence[float], q: float) -> float:

@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 from simpy.events import NORMAL
 
 from flowsim.model.calendar import Calendar
-from flowsim.model.clock import Call, call_in, soon
+from flowsim.model.clock import Call, Callback, call_in, soon
 from flowsim.model.distributions import Distribution, lognormal
 from flowsim.model.effects import PlatformEffects
 from flowsim.model.entities import Customer, Item
@@ -112,7 +112,7 @@ class TicketsMechanism(Mechanism):
         self.effects = effects
         self.streams = streams
         self.send_screenable = send_screenable
-        self.created = 0
+        self.n_dropped = 0  # tickets dropped (abandoned, or their customer left)
         self.open_since: dict[int, float] = {}  # open ticket -> when it arrived
         # (when it goes stale, ticket), in that order, for the daily sweep of stale
         # tickets (done ones are skipped when they reach the front).
@@ -136,6 +136,12 @@ class TicketsMechanism(Mechanism):
     def open(self) -> int:
         """Tickets not yet resolved (nor dropped)."""
         return len(self.open_since)
+
+    @property
+    def created(self) -> int:
+        """Tickets raised so far: open, resolved or dropped (counted, not tallied per
+        ticket)."""
+        return len(self.open_since) + len(self.closed) + self.n_dropped
 
     @staticmethod
     def switched_on(config: Tickets) -> bool:
@@ -178,15 +184,16 @@ class TicketsMechanism(Mechanism):
             except StopIteration:
                 draws = iter(next(blocks))
                 pending = next(draws)
-            # On the event that has just fired: ``again(env, event, ...)``, written out.
-            event.callbacks = [arrive]
+            # On the event that has just fired: ``again(env, event, ...)``, written out,
+            # with one list of callbacks for the whole stream (nothing changes it).
+            event.callbacks = callbacks
             heappush(queue, (env._now + pending[0], NORMAL, next(eid), event))
 
+        callbacks: list[Callback] = [arrive]
         soon(self.env, wait)
 
     def route(self, t: Item) -> None:
         """Send a new ticket to whoever may resolve it."""
-        self.created += 1
         self.open_since[t.id] = t.arrived
         if self.abandoning:
             self.watch(t)
@@ -240,12 +247,14 @@ class TicketsMechanism(Mechanism):
         self._closed_cls(self._class_index[item.cls])
         self._closed_arrived(item.arrived)
         self._closed_done(self.env._now)  # simpy's clock, read without its property
-        for hook in self.on_closed:
-            hook(item)
+        if self.on_closed:  # none in many runs: skip the loop (this runs per ticket)
+            for hook in self.on_closed:
+                hook(item)
 
     def dropped(self, item: Item) -> None:
         if item.kind == "ticket":
             del self.open_since[item.id]
+            self.n_dropped += 1
 
     def metrics(self, window: Window) -> dict[str, float]:
         w = window
@@ -281,21 +290,18 @@ def ticket_blocks(
     the class picks one), so ticket k of a customer is the same under every policy:
     common random numbers.
     """
-    names = list(tickets.classes)
+    names = np.array(list(tickets.classes), dtype=object)
     cum = np.cumsum([c.share for c in tickets.classes.values()])
     cum[-1] = 1.0  # guard against shares summing to 1 - epsilon
+    draws = [c.effort.draw for c in tickets.classes.values()]
+    columns = np.arange(block)
     while True:
         gaps = rng.exponential(mean_gap, block)
-        pick = np.searchsorted(cum, rng.random(block), side="right")
+        pick = cum.searchsorted(rng.random(block), side="right")
         lead_u = rng.random(block)
-        efforts = np.stack([c.effort.draw(rng, block) for c in tickets.classes.values()])
-        chosen = efforts[pick, np.arange(block)]
-        yield list(
-            zip(
-                gaps.tolist(),
-                [names[k] for k in pick],
-                chosen.tolist(),
-                lead_u.tolist(),
-                strict=True,
-            )
-        )
+        if len(draws) == 1:  # one class: the same draws, without the stack and the pick
+            chosen, classes = draws[0](rng, block), [names[0]] * block
+        else:
+            chosen = np.stack([draw(rng, block) for draw in draws])[pick, columns]
+            classes = names[pick].tolist()
+        yield list(zip(gaps.tolist(), classes, chosen.tolist(), lead_u.tolist(), strict=True))
