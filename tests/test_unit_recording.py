@@ -5,13 +5,14 @@ checks read come from three small modules; these tests pin each of them without 
 model around it:
 
 * :class:`flowsim.model.eventlog.EventLog`: rows written through ``add`` and through
-  the hot-path columns (``times``, ``keys`` packed with ``KEY_SHIFT``,
-  ``item_customer``) expand, in :meth:`EventLog.frame`, into the tidy frame with the
+  the hot-path columns (``times``, ``keys`` packed with ``KEY_SHIFT``, an arrive row
+  naming the customer) expand, in :meth:`EventLog.frame`, into the tidy frame with the
   right customer for item rows (the item's), customer rows (the entity) and
   ``joined`` rows (none); an empty or disabled log gives an empty frame that still
   has the columns;
 * :mod:`flowsim.model.recorder`: ``Window.overlap``, ``HourBook`` snapshots,
-  ``Level``, ``Columns`` and ``Table``; and ``CountTrace.window_mean``, which
+  ``Level``, ``Column`` (its values settle into typed chunks, and a run settles
+  them every week), ``Columns`` and ``Table``; and ``CountTrace.window_mean``, which
   replays its changes after the run, equal *to the bit* (``==`` on floats) to a
   ``Level`` driven through the same rises and falls, several at one instant
   included, with a snapshot at the window start (a hypothesis property: the
@@ -42,9 +43,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowsim.model.clock import at, call_in, every, run_until, soon
+from flowsim.model.company import Company
 from flowsim.model.entities import ACTIVITY
 from flowsim.model.eventlog import EVENT_COLUMNS, KEY_SHIFT, EventLog
+from flowsim.model.params import Params
 from flowsim.model.recorder import (
+    CHUNK,
+    Column,
     Columns,
     CountTrace,
     HourBook,
@@ -60,12 +65,12 @@ from flowsim.model.recorder import (
 
 def test_event_log_rows_from_add_and_from_the_hot_path_columns() -> None:
     log = EventLog(True)
-    # Items 0 and 1 arrive (customer 4 and none), as the ledger writes them.
+    # Items 0 and 1 arrive (customer 4 and none), as the ledger writes them: an arrive
+    # row names the customer plus one, and the item is the row's rank.
     arrive = log.code("ticket", "arrive", "urgent")
-    for item_id, owner, t in ((0, 4, 1.0), (1, -1, 2.0)):
+    for owner, t in ((4, 1.0), (-1, 2.0)):
         log.times.append(t)
-        log.keys.append(item_id << KEY_SHIFT | arrive)
-        log.item_customer.append(owner)
+        log.keys.append((owner + 1) << KEY_SHIFT | arrive)
     log.times.append(3.0)
     log.keys.append(0 << KEY_SHIFT | log.lead_start["ticket"])
     log.add(3.5, 4, "customer", "live", "")
@@ -249,8 +254,41 @@ def test_columns_are_typed_arrays_read_by_name() -> None:
     assert list(cols["customer"]) == [3, 4_000_000_000]
     assert list(cols["cls"]) == [1, -2]
     assert [cols[n].typecode for n in ("time", "customer", "cls")] == ["d", "q", "b"]
+    cols["customer"].append(1.5)
     with pytest.raises(TypeError):
-        cols["customer"].append(1.5)  # an integer column refuses floats
+        cols["customer"].to_numpy()  # an integer column refuses floats, once made typed
+
+
+def test_a_column_settles_into_typed_chunks_and_reads_every_value_in_order() -> None:
+    col = Column("d")
+    append = col.append  # bound once, as the hot paths do
+    values = [0.5 * k for k in range(2 * CHUNK + 10)]
+    for v in values[: CHUNK - 1]:
+        append(v)
+    col.settle()  # fewer than CHUNK pending: nothing moves
+    assert col.chunks == [] and len(col.pending) == CHUNK - 1
+    for v in values[CHUNK - 1 :]:
+        append(v)
+    col.settle()
+    assert [len(c) for c in col.chunks] == [len(values)] and col.pending == []
+    append(99.0)  # the bound append still reaches the column after it settled
+    assert len(col) == len(values) + 1
+    assert list(col) == [*values, 99.0]
+    out = col.to_numpy()
+    assert out.dtype == np.float64 and out.tolist() == [*values, 99.0]
+    empty = Column("q").to_numpy()
+    assert empty.dtype == np.int64 and len(empty) == 0
+
+
+def test_a_run_settles_its_columns_every_week() -> None:
+    """Without the weekly settling, a long run would keep its log as Python objects."""
+    weeks = 104
+    company = Company(Params.model_validate({"simulation": {"horizon_weeks": weeks}}), 1)
+    company.run()
+    log, size, closed = company.log, company.lead.size, company.tickets.closed
+    assert all(len(col.chunks) > 2 for col in log.columns)
+    for col in (*log.columns, *size.columns, *closed.columns.values()):
+        assert len(col.pending) < CHUNK + 2 * len(col) // weeks  # at most a week behind
 
 
 def test_table_appends_tuples_and_reads_columns_by_name() -> None:

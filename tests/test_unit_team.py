@@ -32,7 +32,10 @@ from flowsim.model.team import RANK_TASK, RANK_TICKET, Team, TeamAtWork, Worker,
 
 
 def item(id: int, arrived: float, effort: float = 1.0, kind: str = "task") -> Item:
-    return Item(id, kind, None, effort, arrived)
+    """An item numbered ``id`` that arrived at ``arrived``, made as the model makes them."""
+    ledger = Ledger(simpy.Environment(initial_time=arrived), EventLog(False))
+    ledger.created = id
+    return ledger.new(kind, None, effort)
 
 
 class Stubs:

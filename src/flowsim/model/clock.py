@@ -117,22 +117,33 @@ def run_until(env: simpy.Environment, until: float) -> None:
     """
     if until <= env._now:
         raise ValueError(f"until ({until}) must be greater than the current simulation time")
+    # The stop event raises when it fires, as env.run's does: the loop then needs no
+    # test of its own per event.
     stop = Event(env)
     stop._ok = True
     stop._value = None
+    stop.callbacks.append(_stop)
     env.schedule(stop, URGENT, until - env._now)
     queue: list[Any] = env._queue
     event: Any
-    while True:
-        env._now, _, _, event = heappop(queue)
-        if event is stop:
-            stop.callbacks = None  # type: ignore[assignment]  # processed, as env.run leaves it
-            return
-        callbacks, event.callbacks = event.callbacks, None
-        for callback in callbacks:
-            callback(event)
-        if not event._ok and not hasattr(event, "_defused"):
-            failure = event._value
-            exc = type(failure)(*failure.args)
-            exc.__cause__ = failure
-            raise exc
+    try:
+        while True:
+            env._now, _, _, event = heappop(queue)
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                failure = event._value
+                exc = type(failure)(*failure.args)
+                exc.__cause__ = failure
+                raise exc
+    except _Stopped:
+        return
+
+
+class _Stopped(Exception):
+    """Raised by the event at which :func:`run_until` stops."""
+
+
+def _stop(_event: Event) -> None:
+    raise _Stopped

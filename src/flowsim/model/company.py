@@ -43,7 +43,7 @@ from flowsim.model.mechanisms.quality import QualityMechanism
 from flowsim.model.mechanisms.sales import SalesMechanism
 from flowsim.model.mechanisms.tickets import TicketsMechanism
 from flowsim.model.params import Params
-from flowsim.model.recorder import Table, Window
+from flowsim.model.recorder import Table, Window, settle
 from flowsim.model.stability import trend
 from flowsim.model.start import Started, start_from
 from flowsim.model.state import StartState
@@ -254,6 +254,10 @@ class Company:
             )
         if platform_on:
             self.weekly.append(self.platform.weekly)
+        # Last, as it changes nothing the model reads: the recorded columns settle
+        # (weekly: a check per column every day would cost more than it keeps).
+        columns = [*self.log.columns, *lead.size.columns, *tickets.closed.columns.values()]
+        self.weekly.append(lambda: settle(columns))
 
     def _start(self) -> None:
         """The initial team and customers, then every clock and process, in a fixed order
@@ -290,8 +294,7 @@ class Company:
         if self.sales.switched_on(p.sales):
             self.sales.start()
         every(self.env, self.cal.day, self.daily, first=True)
-        if self.weekly:
-            every(self.env, self.cal.week, self.weekly, first=False)
+        every(self.env, self.cal.week, self.weekly, first=False)
         self.sales.start_intake()
         self.interrupts.start()
         self.at(self.window.start, self._end_warmup)

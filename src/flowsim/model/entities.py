@@ -32,8 +32,19 @@ class Item:
     ``effort`` and ``remaining`` are in hours of the person doing it at full
     productivity.  ``parent`` links a spec, review or triage step to the item it
     serves.  Rarely changed attributes live on the class, so that creating an
-    item (thousands per run) sets only what differs.
+    item (thousands per run) sets only what differs.  Items are made by
+    :meth:`Ledger.new <flowsim.model.ledger.Ledger.new>`, which sets the fields
+    declared first below.
     """
+
+    id: int
+    kind: str
+    cls: str  # the ticket class ("" for other kinds)
+    customer: Customer | None
+    effort: float
+    remaining: float
+    arrived: float  # when the item was created
+    origin: float  # when the customer's request began (at or before ``arrived``)
 
     state = "waiting"
     started = False
@@ -57,27 +68,6 @@ class Item:
     # the lead puts an item down unfinished.
     untouched_since = 0.0
     interrupting = False  # waiting in the lead's interrupt queue
-
-    def __init__(
-        self,
-        id: int,
-        kind: str,
-        customer: Customer | None,
-        effort: float,
-        now: float,
-        cls: str = "",
-        origin: float | None = None,
-    ) -> None:
-        self.id = id
-        self.kind = kind
-        self.cls = cls
-        self.customer = customer
-        self.effort = effort
-        self.remaining = effort
-        self.arrived = now
-        self.origin = now if origin is None else origin
-        if cls == "urgent":
-            self.urgent = True
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<{self.kind} {self.id} {self.state} rem={self.remaining:.2f}>"

@@ -3,18 +3,21 @@
 A row is its time (a float column) and a key (an integer column) that packs the
 entity with the code of the row's ``(kind, event, actor)`` triple; each triple is
 interned once.  A row's customer is not stored: an item's customer is recorded once,
-when it arrives (``item_customer``, indexed by item id), a customer's own rows name
-it as the entity, and a person's ``joined`` row has none.  Recording a row costs two
-appends to typed columns and keeps 16 bytes, not a tuple of Python objects;
-:meth:`EventLog.frame` expands the columns into the tidy frame after the run.
+in its arrive row, a customer's own rows name it as the entity, and a person's
+``joined`` row has none.  An arrive row's entity field holds the item's customer plus
+one (0: none), since the item is known from the row's rank: the ledger numbers items
+in the order they arrive, and writes one arrive row for each.  Recording a row costs two
+appends to compact columns (:class:`~flowsim.model.recorder.Column`) and keeps 16
+bytes, not a tuple of Python objects; :meth:`EventLog.frame` expands the columns into
+the tidy frame after the run.
 """
 
 from __future__ import annotations
 
-from array import array
 from typing import TYPE_CHECKING
 
 from flowsim.model.entities import ACTIVITY
+from flowsim.model.recorder import Column
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,15 +32,16 @@ class EventLog:
     """The run's event log; with ``enabled`` False it keeps nothing.
 
     The hot paths write rows themselves: ``times.append(t)`` and
-    ``keys.append(entity << KEY_SHIFT | code)``, with the codes they need looked up
-    once (:meth:`code`, or :attr:`lead_start` and :attr:`lead_done` by kind).
+    ``keys.append(entity << KEY_SHIFT | code)`` (for an arrive row, the entity is the
+    customer plus one), with the codes they need looked up once (:meth:`code`, or
+    :attr:`lead_start` and :attr:`lead_done` by kind).
     """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.times = array("d")
-        self.keys = array("q")
-        self.item_customer = array("q")
+        self.times = Column("d")
+        self.keys = Column("q")
+        self.columns = (self.times, self.keys)
         self.triples: list[tuple[str, str, str]] = []
         self._codes: dict[tuple[str, str, str], int] = {}
         self.lead_start = {kind: self.code(kind, "start", "lead") for kind in ACTIVITY}
@@ -75,13 +79,16 @@ class EventLog:
             for col in ("kind", "event", "actor"):
                 df[col] = df[col].astype("category")
             return df
-        keys = np.frombuffer(self.keys, dtype=np.int64)
-        times = np.frombuffer(self.times, dtype=np.float64)
+        keys = self.keys.to_numpy()
+        times = self.times.to_numpy()
         entity = keys >> KEY_SHIFT
         code = keys & _CODE_MASK
         columns = zip(*self.triples, strict=True)
         kind, event, actor = (np.array(col, dtype=object)[code] for col in columns)
-        owners = np.frombuffer(self.item_customer, dtype=np.int64)
+        # Arrive rows: the item is the row's rank; the entity field held its customer.
+        arrives = np.array([e == "arrive" for _, e, _ in self.triples])[code]
+        owners = entity[arrives] - 1
+        entity[arrives] = np.arange(len(owners))
         if not len(owners):
             owners = np.zeros(1, dtype=np.int64)
         is_item = (entity >= 0) & (kind != "customer")

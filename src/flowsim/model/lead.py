@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from heapq import heappush
 from typing import Any
@@ -12,7 +13,7 @@ from simpy.events import NORMAL
 
 from flowsim.model.backlog import Backlog, FifoBacklog, Prioritisation
 from flowsim.model.catalogue import LEAD_ACTIVITIES
-from flowsim.model.clock import Call, Callback, again, call_in, soon
+from flowsim.model.clock import Call, Callback, call_in, soon
 from flowsim.model.entities import ACTIVITY, SCHEDULED, Item
 from flowsim.model.eventlog import KEY_SHIFT, EventLog
 from flowsim.model.ledger import Ledger
@@ -93,6 +94,8 @@ class LeadEngineer:
         self._compact_above = 64  # the length that makes the next compaction worth it
         self.interrupts_waiting = 0  # live items in it
         self.wip_limit = wip_limit
+        # Started items beyond which he takes only started ones (none: no such bound).
+        self._wip_cap = sys.maxsize if wip_limit is None else wip_limit
         self.efficiency = efficiency
         # The items he juggles: id -> when he last worked on it, oldest first.  Kept only
         # when switching costs anything (a table of more than one value).
@@ -131,7 +134,7 @@ class LeadEngineer:
         # One list serves every stretch of work: nothing changes it (a preemption
         # replaces a queued stretch's list rather than emptying it).
         self._worked_callbacks: list[Callback] = [self._worked]
-        self._on_woken = self._woken
+        self._woken_callbacks: list[Callback] = [self._woken]
         self._start()
 
     # -- arrivals ------------------------------------------------------------------
@@ -146,7 +149,12 @@ class LeadEngineer:
         """He has work again: wake him now, after what is already due (as an event
         succeeded now would)."""
         self.idle = False
-        self.wake_up = again(self.env, self.wake_up, self.env._now, self._on_woken)
+        # ``again``, written out, on one list of callbacks (as the stretches of work).
+        wake = self.wake_up
+        if wake is None or wake.callbacks is not None:
+            wake = self.wake_up = Call(self._woken)
+        wake.callbacks = self._woken_callbacks
+        heappush(self._queue, (self.env._now, NORMAL, next(self._eid), wake))
 
     def interrupt(self, item: Item) -> None:
         """An item that preempts whatever backlog item he is working on.
@@ -282,8 +290,7 @@ class LeadEngineer:
         if self.needs_resume and self._resume():
             return
         backlog = self.backlog
-        wip_limit = self.wip_limit
-        item = backlog.take(wip_limit is not None and backlog.n_started >= wip_limit)
+        item = backlog.take(backlog.n_started >= self._wip_cap)
         now = self.env._now  # simpy's clock without its property: this is the hot path
         if item is None:
             self.segment = ("idle", now, 1.0)

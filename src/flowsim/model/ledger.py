@@ -22,7 +22,6 @@ from flowsim.model.entities import Customer, Item
 from flowsim.model.eventlog import KEY_SHIFT, EventLog
 
 _new = object.__new__
-_init_item = Item.__init__
 
 
 class Ledger:
@@ -45,7 +44,6 @@ class Ledger:
         self._logging = log.enabled
         self._log_time = log.times.append
         self._log_key = log.keys.append
-        self._log_owner = log.item_customer.append
         self._lead_done = log.lead_done
         # The arrive code of each kind and class, looked up as ``[kind][cls]``.
         self._arrive_codes: dict[str, dict[str, int]] = {}
@@ -62,8 +60,16 @@ class Ledger:
         now = self.env._now  # simpy's clock without its property: called for every item
         item_id = self.created
         self.created = item_id + 1
-        item = _new(Item)  # ``Item(...)`` without the class call's overhead (per item)
-        _init_item(item, item_id, kind, customer, effort, now, cls, origin)
+        item = _new(Item)  # the one place items are made: no class call, no __init__
+        item.id = item_id
+        item.kind = kind
+        item.cls = cls
+        item.customer = customer
+        item.effort = item.remaining = effort
+        item.arrived = now
+        item.origin = now if origin is None else origin
+        if cls == "urgent":
+            item.urgent = True
         if self.track_open and customer is not None:
             customer.open_items[item_id] = item
         if self._logging:
@@ -73,8 +79,9 @@ class Ledger:
                 code = self.log.code(kind, "arrive", cls)
                 self._arrive_codes.setdefault(kind, {})[cls] = code
             self._log_time(now)
-            self._log_key(item_id << KEY_SHIFT | code)
-            self._log_owner(-1 if customer is None else customer.id)
+            # The row names the customer (plus one; 0: none), not the item: the item is
+            # the row's rank among arrive rows (see EventLog).
+            self._log_key(code if customer is None else (customer.id + 1) << KEY_SHIFT | code)
         return item
 
     def complete(self, item: Item, actor: str) -> None:

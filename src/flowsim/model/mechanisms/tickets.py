@@ -199,12 +199,12 @@ class TicketsMechanism(Mechanism):
             self.watch(t)
         team = self.team
         cls = t.cls
-        needs_lead = t.lead_u < self.effects.ticket_lead_share[cls]
+        # Whether it can do without the lead is asked only where someone else could take it.
         if team.n_support:
-            if cls == "how_to" or not needs_lead:
+            if cls == "how_to" or t.lead_u >= self.effects.ticket_lead_share[cls]:
                 team.support_queue.put(t, RANK_TICKET)
                 return
-        elif not needs_lead and team.n_dev.value > 0:
+        elif team.n_dev.value > 0 and t.lead_u >= self.effects.ticket_lead_share[cls]:
             team.dev_queue.put(t, RANK_TICKET)
             return
         if cls == "urgent":
