@@ -228,7 +228,7 @@ def test_a_disabled_log_keeps_no_rows_but_the_ledger_still_counts() -> None:
     ledger.complete(a, "lead")
     ledger.drop(b, "churned")
     assert (ledger.created, ledger.done, ledger.dropped_reasons) == (2, 1, {"churned": 1})
-    assert len(log.times) == len(log.keys) == 0
+    assert len(log.times) == len(log.entities) == len(log.codes) == 0
 
 
 def test_an_item_put_down_after_its_customer_churned_is_dropped() -> None:

@@ -5,8 +5,8 @@ checks read come from three small modules; these tests pin each of them without 
 model around it:
 
 * :class:`flowsim.model.eventlog.EventLog`: rows written through ``add`` and through
-  the hot-path columns (``times``, ``keys`` packed with ``KEY_SHIFT``, an arrive row
-  naming the customer) expand, in :meth:`EventLog.frame`, into the tidy frame with the
+  the hot-path columns (``times``, ``entities`` and ``codes``, an arrive row naming
+  the customer) expand, in :meth:`EventLog.frame`, into the tidy frame with the
   right customer for item rows (the item's), customer rows (the entity) and
   ``joined`` rows (none); an empty or disabled log gives an empty frame that still
   has the columns;
@@ -45,7 +45,7 @@ from hypothesis import strategies as st
 from flowsim.model.clock import at, call_in, every, run_until, soon
 from flowsim.model.company import Company
 from flowsim.model.entities import ACTIVITY
-from flowsim.model.eventlog import EVENT_COLUMNS, KEY_SHIFT, EventLog
+from flowsim.model.eventlog import EVENT_COLUMNS, MAX_CODES, EventLog
 from flowsim.model.params import Params
 from flowsim.model.recorder import (
     CHUNK,
@@ -70,9 +70,11 @@ def test_event_log_rows_from_add_and_from_the_hot_path_columns() -> None:
     arrive = log.code("ticket", "arrive", "urgent")
     for owner, t in ((4, 1.0), (-1, 2.0)):
         log.times.append(t)
-        log.keys.append((owner + 1) << KEY_SHIFT | arrive)
+        log.entities.append(owner + 1)
+        log.codes.append(arrive)
     log.times.append(3.0)
-    log.keys.append(0 << KEY_SHIFT | log.lead_start["ticket"])
+    log.entities.append(0)
+    log.codes.append(log.lead_start["ticket"])
     log.add(3.5, 4, "customer", "live", "")
     log.add(4.0, -1, "contractor", "joined", "contractor1")
     log.add(12.0, 1, "ticket", "dropped", "churned")
@@ -94,10 +96,10 @@ def test_event_log_rows_from_add_and_from_the_hot_path_columns() -> None:
     assert df["entity"].dtype == np.int64 and df["customer"].dtype == np.int64
 
 
-def test_event_log_keys_hold_large_entity_ids() -> None:
-    # Ids above the code field (and above 32 bits) must survive the packing.
+def test_event_log_holds_large_entity_ids() -> None:
+    # Ids above 16 and above 32 bits are kept whole.
     log = EventLog(True)
-    big = [(1 << KEY_SHIFT) + 3, 5_000_000_000]
+    big = [(1 << 16) + 3, 5_000_000_000]
     for entity in big:
         log.add(0.0, entity, "customer", "signed", "sales")
     df = log.frame(8.0)
@@ -121,7 +123,7 @@ def test_event_log_interns_each_triple_once() -> None:
 
 def test_event_log_refuses_more_triples_than_its_codes_hold() -> None:
     log = EventLog(True)
-    for k in range((1 << KEY_SHIFT) - len(log.triples)):
+    for k in range(MAX_CODES - len(log.triples)):
         log.code("x", "e", str(k))
     with pytest.raises(OverflowError):
         log.code("x", "e", "one too many")
@@ -133,7 +135,7 @@ def test_an_empty_or_disabled_log_gives_an_empty_frame_with_the_columns(enabled:
     log.add(1.0, 0, "task", "start", "lead")  # a disabled log keeps nothing
     if enabled:
         log = EventLog(enabled)
-    assert len(log.times) == len(log.keys) == 0
+    assert len(log.times) == len(log.entities) == 0
     df = log.frame(8.0)
     assert list(df.columns) == list(EVENT_COLUMNS)
     assert len(df) == 0

@@ -1,15 +1,15 @@
 """The event log: one row per state change, kept compact while the model runs.
 
-A row is its time (a float column) and a key (an integer column) that packs the
-entity with the code of the row's ``(kind, event, actor)`` triple; each triple is
-interned once.  A row's customer is not stored: an item's customer is recorded once,
-in its arrive row, a customer's own rows name it as the entity, and a person's
-``joined`` row has none.  An arrive row's entity field holds the item's customer plus
-one (0: none), since the item is known from the row's rank: the ledger numbers items
-in the order they arrive, and writes one arrive row for each.  Recording a row costs two
-appends to compact columns (:class:`~flowsim.model.recorder.Column`) and keeps 16
-bytes, not a tuple of Python objects; :meth:`EventLog.frame` expands the columns into
-the tidy frame after the run.
+A row is its time, its entity and the code of its ``(kind, event, actor)`` triple,
+each in a column of its own; each triple is interned once.  A row's customer is not
+stored: an item's customer is recorded once, in its arrive row, a customer's own
+rows name it as the entity, and a person's ``joined`` row has none.  An arrive row's
+entity field holds the item's customer plus one (0: none), since the item is known
+from the row's rank: the ledger numbers items in the order they arrive, and writes
+one arrive row for each.  Recording a row costs three appends of objects that
+already exist to compact columns (:class:`~flowsim.model.recorder.Column`) and keeps
+18 bytes, not a tuple of Python objects; :meth:`EventLog.frame` expands the columns
+into the tidy frame after the run.
 """
 
 from __future__ import annotations
@@ -23,25 +23,25 @@ if TYPE_CHECKING:
     import pandas as pd
 
 EVENT_COLUMNS = ("time", "day", "entity", "kind", "event", "actor", "customer")
-KEY_SHIFT = 16
-"""A row's key is ``entity << KEY_SHIFT | code``."""
-_CODE_MASK = (1 << KEY_SHIFT) - 1
+MAX_CODES = 1 << 16
+"""Distinct ``(kind, event, actor)`` triples a log can hold (its codes are 16-bit)."""
 
 
 class EventLog:
     """The run's event log; with ``enabled`` False it keeps nothing.
 
-    The hot paths write rows themselves: ``times.append(t)`` and
-    ``keys.append(entity << KEY_SHIFT | code)`` (for an arrive row, the entity is the
-    customer plus one), with the codes they need looked up once (:meth:`code`, or
+    The hot paths write rows themselves: ``times.append(t)``,
+    ``entities.append(entity)`` (for an arrive row, the customer plus one) and
+    ``codes.append(code)``, with the codes they need looked up once (:meth:`code`, or
     :attr:`lead_start` and :attr:`lead_done` by kind).
     """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.times = Column("d")
-        self.keys = Column("q")
-        self.columns = (self.times, self.keys)
+        self.entities = Column("q")
+        self.codes = Column("H")
+        self.columns = (self.times, self.entities, self.codes)
         self.triples: list[tuple[str, str, str]] = []
         self._codes: dict[tuple[str, str, str], int] = {}
         self.lead_start = {kind: self.code(kind, "start", "lead") for kind in ACTIVITY}
@@ -55,7 +55,7 @@ class EventLog:
         code = self._codes.get(triple)
         if code is None:
             code = self._codes[triple] = len(self.triples)
-            if code > _CODE_MASK:
+            if code >= MAX_CODES:
                 raise OverflowError("more distinct kinds of row than the log's codes can hold")
             self.triples.append(triple)
         return code
@@ -63,7 +63,8 @@ class EventLog:
     def add(self, time: float, entity: int, kind: str, event: str, actor: str) -> None:
         """Record a row (off the hot paths)."""
         self.times.append(time)
-        self.keys.append(entity << KEY_SHIFT | self.code(kind, event, actor))
+        self.entities.append(entity)
+        self.codes.append(self.code(kind, event, actor))
 
     def _skip(self, *args: object) -> None:
         pass
@@ -79,10 +80,9 @@ class EventLog:
             for col in ("kind", "event", "actor"):
                 df[col] = df[col].astype("category")
             return df
-        keys = self.keys.to_numpy()
         times = self.times.to_numpy()
-        entity = keys >> KEY_SHIFT
-        code = keys & _CODE_MASK
+        entity = self.entities.to_numpy()
+        code = self.codes.to_numpy()
         columns = zip(*self.triples, strict=True)
         kind, event, actor = (np.array(col, dtype=object)[code] for col in columns)
         # Arrive rows: the item is the row's rank; the entity field held its customer.

@@ -15,7 +15,7 @@ from flowsim.model.backlog import Backlog, FifoBacklog, Prioritisation
 from flowsim.model.catalogue import LEAD_ACTIVITIES
 from flowsim.model.clock import Call, Callback, call_in, soon
 from flowsim.model.entities import ACTIVITY, SCHEDULED, Item
-from flowsim.model.eventlog import KEY_SHIFT, EventLog
+from flowsim.model.eventlog import EventLog
 from flowsim.model.ledger import Ledger
 from flowsim.model.recorder import CountTrace, HourBook, Window
 from flowsim.model.section import Section
@@ -127,7 +127,8 @@ class LeadEngineer:
         self._size_fall = self.size.fall
         self._logging = log.enabled
         self._log_time = log.times.append
-        self._log_key = log.keys.append
+        self._log_entity = log.entities.append
+        self._log_code = log.codes.append
         # Each kind's activity and the code of its start row, looked up once per item.
         self._by_kind = {kind: (ACTIVITY[kind], log.lead_start[kind]) for kind in ACTIVITY}
         # His callbacks, bound once (each stretch of work and wake-up schedules one).
@@ -301,7 +302,8 @@ class LeadEngineer:
         activity, start_code = self._by_kind[item.kind]
         if self._logging:
             self._log_time(now)
-            self._log_key(item.id << KEY_SHIFT | start_code)
+            self._log_entity(item.id)
+            self._log_code(start_code)
         eff = self._efficiency(self._touch(item, now)) if self.juggling else 1.0
         self.current = item
         self.work_since = now

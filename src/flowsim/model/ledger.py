@@ -19,7 +19,7 @@ from collections.abc import Callable
 import simpy
 
 from flowsim.model.entities import Customer, Item
-from flowsim.model.eventlog import KEY_SHIFT, EventLog
+from flowsim.model.eventlog import EventLog
 
 _new = object.__new__
 
@@ -43,7 +43,8 @@ class Ledger:
         # The log's columns, bound once: these rows are written for every item.
         self._logging = log.enabled
         self._log_time = log.times.append
-        self._log_key = log.keys.append
+        self._log_entity = log.entities.append
+        self._log_code = log.codes.append
         self._lead_done = log.lead_done
         # The arrive code of each kind and class, looked up as ``[kind][cls]``.
         self._arrive_codes: dict[str, dict[str, int]] = {}
@@ -81,7 +82,8 @@ class Ledger:
             self._log_time(now)
             # The row names the customer (plus one; 0: none), not the item: the item is
             # the row's rank among arrive rows (see EventLog).
-            self._log_key(code if customer is None else (customer.id + 1) << KEY_SHIFT | code)
+            self._log_entity(0 if customer is None else customer.id + 1)
+            self._log_code(code)
         return item
 
     def complete(self, item: Item, actor: str) -> None:
@@ -94,7 +96,8 @@ class Ledger:
         if self._logging:
             code = self._lead_done[kind] if actor == "lead" else self.log.code(kind, "done", actor)
             self._log_time(self.env._now)
-            self._log_key(item.id << KEY_SHIFT | code)
+            self._log_entity(item.id)
+            self._log_code(code)
         if self.track_open and item.customer is not None:
             item.customer.open_items.pop(item.id, None)
         if self.before_done:  # most runs have none: skip the loop (this runs per item)
