@@ -96,7 +96,7 @@ class Level:
         return (self.area - self.area_at_window_start) / length if length > 0 else float("nan")
 
 
-CHUNK = 4096
+CHUNK = 512
 """Values a :class:`Column` gathers in its list before :meth:`Column.settle` moves them."""
 
 
