@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import simpy
 
-from flowsim.model.entities import Customer
+from flowsim.model.entities import Customer, Item
 from flowsim.model.eventlog import EventLog
 from flowsim.model.ledger import Ledger
 
@@ -242,3 +242,15 @@ def test_an_item_put_down_after_its_customer_churned_is_dropped() -> None:
     assert ledger.drop_if_customer_left(a) and a.state == "dropped"
     assert not ledger.drop_if_customer_left(b) and b.state == "active"
     assert ledger.dropped_reasons == {"churned": 1}
+
+
+def test_the_ledger_makes_items_as_item_does() -> None:
+    """``Ledger.new`` makes an item without the class call: the same fields as ``Item()``."""
+    env, _, ledger = make_ledger()
+    cust = Customer(3, 0.0, 80.0)
+    advance(env, 2.0)
+    for args in (("ticket", cust, 1.5, "urgent", 1.0), ("task", None, 3.0, "", None)):
+        made = ledger.new(*args)
+        kind, customer, effort, cls, origin = args
+        by_hand = Item(made.id, kind, customer, effort, 2.0, cls, origin)
+        assert vars(made) == vars(by_hand)

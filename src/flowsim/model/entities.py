@@ -32,9 +32,8 @@ class Item:
     ``effort`` and ``remaining`` are in hours of the person doing it at full
     productivity.  ``parent`` links a spec, review or triage step to the item it
     serves.  Rarely changed attributes live on the class, so that creating an
-    item (thousands per run) sets only what differs.  Items are made by
-    :meth:`Ledger.new <flowsim.model.ledger.Ledger.new>`, which sets the fields
-    declared first below.
+    item (thousands per run) sets only what differs.  The model's items are made by
+    :meth:`Ledger.new <flowsim.model.ledger.Ledger.new>`.
     """
 
     id: int
@@ -68,6 +67,26 @@ class Item:
     # the lead puts an item down unfinished.
     untouched_since = 0.0
     interrupting = False  # waiting in the lead's interrupt queue
+
+    def __init__(
+        self,
+        id: int,
+        kind: str,
+        customer: Customer | None,
+        effort: float,
+        now: float,
+        cls: str = "",
+        origin: float | None = None,
+    ) -> None:
+        self.id = id
+        self.kind = kind
+        self.cls = cls
+        self.customer = customer
+        self.effort = self.remaining = effort
+        self.arrived = now
+        self.origin = now if origin is None else origin
+        if cls == "urgent":
+            self.urgent = True
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<{self.kind} {self.id} {self.state} rem={self.remaining:.2f}>"
