@@ -363,7 +363,7 @@ class Company:
                 efficiency,
                 len(everyone) - self.initial_customers,
                 len(golives),
-                tickets_open + tickets_closed + tickets.n_dropped,  # ``tickets.created``
+                tickets.created,
                 tickets_closed,
                 ledger.created - ledger.done - ledger.dropped,
                 lead.interrupts_waiting,

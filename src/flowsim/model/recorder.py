@@ -107,7 +107,7 @@ class Column:
     ``array.append`` parses its value against the type code, and a long array grows in
     small steps, copying itself each time: on a long run that costs about twice a
     list's append.  So values land in a short list (``append`` is the list's own
-    method) and :meth:`settle`, called off the hot path (the company's daily tick),
+    method) and :meth:`settle`, called off the hot path (the company's weekly clock),
     moves them into typed chunks once there are :data:`CHUNK` of them.  Reading a
     column (``len``, iteration, :meth:`to_numpy`) sees every value, settled or not.
     """
@@ -115,7 +115,7 @@ class Column:
     __slots__ = ("typecode", "chunks", "pending", "append", "settled")
 
     def __init__(self, typecode: str) -> None:
-        self.typecode = typecode  # an ``array`` type code: "d" float, "q" or "b" integer
+        self.typecode = typecode  # an ``array`` type code: "d" float; "q", "H", "b" integer
         self.chunks: list[array[Any]] = []
         self.pending: list[Any] = []
         self.append = self.pending.append
@@ -147,10 +147,9 @@ class Column:
 
 
 def settle(columns: Sequence[Column]) -> None:
-    """Settle each column (the daily tick's last step)."""
+    """Settle each column (the weekly clock's last step)."""
     for column in columns:
-        if len(column.pending) >= CHUNK:
-            column.settle()
+        column.settle()
 
 
 class CountTrace:
