@@ -282,6 +282,18 @@ def test_a_column_settles_into_typed_chunks_and_reads_every_value_in_order() -> 
     assert empty.dtype == np.int64 and len(empty) == 0
 
 
+@pytest.mark.parametrize(("typecode", "value"), [("q", 1.5), ("H", -1), ("b", 200), ("d", "x")])
+def test_a_column_refuses_a_value_of_the_wrong_type_when_it_settles(
+    typecode: str, value: object
+) -> None:
+    col = Column(typecode)
+    for _ in range(CHUNK - 1):
+        col.append(1)
+    col.append(value)
+    with pytest.raises(TypeError, match=repr(typecode)):
+        col.settle()
+
+
 def test_a_run_settles_its_columns_every_week() -> None:
     """Without the weekly settling, a long run would keep its log as Python objects."""
     weeks = 104
@@ -291,6 +303,19 @@ def test_a_run_settles_its_columns_every_week() -> None:
     assert all(len(col.chunks) > 2 for col in log.columns)
     for col in (*log.columns, *size.columns, *closed.columns.values()):
         assert len(col.pending) < CHUNK + 2 * len(col) // weeks  # at most a week behind
+
+
+def test_the_daily_sample_counts_tickets_as_the_tickets_mechanism_does() -> None:
+    """The sample derives tickets created from the counts it reads; it must agree with
+    ``TicketsMechanism.created``, dropped tickets included."""
+    company = Company(Params.model_validate({"simulation": {"horizon_weeks": 52}}), 1)
+    company.run()
+    assert company.tickets.n_dropped > 0, "no dropped tickets: the test proves nothing"
+    company._sample()  # one more row, now
+    row = company.samples.frame().iloc[-1]
+    assert row["tickets_created"] == company.tickets.created
+    assert row["tickets_closed"] == len(company.tickets.closed)
+    assert row["lead_tickets_hours"] == company.lead.hours["tickets"] > 0
 
 
 def test_table_appends_tuples_and_reads_columns_by_name() -> None:
@@ -306,6 +331,23 @@ def test_table_appends_tuples_and_reads_columns_by_name() -> None:
     assert list(df.columns) == ["time", "outcome", "closed"]
     assert df["outcome"].tolist() == ["open", "kept"]
     assert list(Table("a").frame().columns) == ["a"]
+
+
+def test_table_spreads_a_growing_mapping_into_columns() -> None:
+    """Each row keeps the mapping's values of the day; keys added later read 0.0 before."""
+    hours: dict[str, float] = {}
+    table = Table("day", spread={"a_hours": "a", "b_hours": "b", "c_hours": "c"}, source=hours)
+    table.append((0, tuple(hours.values())))
+    hours["b"] = 1.0
+    table.append((1, tuple(hours.values())))
+    hours["a"] = 2.0
+    hours["b"] += 1.0
+    table.append((2, tuple(hours.values())))
+    assert table.column("b_hours") == [0.0, 1.0, 2.0]
+    assert table.column("a_hours") == [0.0, 0.0, 2.0]
+    df = table.frame()
+    assert list(df.columns) == ["day", "a_hours", "b_hours", "c_hours"]
+    assert df.to_numpy().tolist() == [[0, 0, 0, 0], [1, 0, 1, 0], [2, 2, 2, 0]]
 
 
 def test_mean_and_percentile_or_nan() -> None:

@@ -71,10 +71,6 @@ class Company:
         self.window = Window(p.simulation.warmup_weeks * cal.week, self.horizon)
         self.streams = streams = Streams(seed)
         self.log = log = EventLog(p.simulation.event_log)
-        # The lead's hours by activity are the last series: each day's row keeps a copy
-        # of his hour book, spread into one column per activity when read.
-        hours = {f"lead_{activity}_hours": activity for activity in LEAD_ACTIVITIES}
-        self.samples = Table(*TIMESERIES_COLUMNS[: -len(hours)], spread=hours)
 
         # The shared services.
         self.ledger = ledger = Ledger(env, log)
@@ -94,6 +90,10 @@ class Company:
             log,
         )
         self.team = team = TeamAtWork(env, p.team, cal.week, ledger, log)
+        # The lead's hours by activity are the last series: each day's row keeps the
+        # values of his hour book, spread into one column per activity when read.
+        hours = {f"lead_{activity}_hours": activity for activity in LEAD_ACTIVITIES}
+        self.samples = Table(*TIMESERIES_COLUMNS[: -len(hours)], spread=hours, source=lead.hours)
         backlog = lead.backlog
 
         # The mechanisms, each given what it needs.
@@ -343,6 +343,8 @@ class Company:
             efficiency = lead.efficiency[0]
         tickets_open = len(open_tickets)
         tickets_closed = len(closed)
+        # ``tickets.created``, from the counts at hand (a test keeps the two alike).
+        tickets_created = tickets_open + tickets_closed + tickets.n_dropped
         self.samples.append(
             (
                 self.env._now / self._day,
@@ -363,13 +365,13 @@ class Company:
                 efficiency,
                 len(everyone) - self.initial_customers,
                 len(golives),
-                tickets.created,
+                tickets_created,
                 tickets_closed,
                 ledger.created - ledger.done - ledger.dropped,
                 lead.interrupts_waiting,
                 self.team.n_gated,
                 juggled,
-                dict(self._lead_hours),
+                tuple(self._lead_hours.values()),
             )
         )
 

@@ -22,7 +22,6 @@ from flowsim.model.entities import Customer, Item
 from flowsim.model.eventlog import EventLog
 
 _new = object.__new__
-_init_item = Item.__init__
 
 
 class Ledger:
@@ -62,8 +61,17 @@ class Ledger:
         now = self.env._now  # simpy's clock without its property: called for every item
         item_id = self.created
         self.created = item_id + 1
-        item = _new(Item)  # ``Item(...)`` without the class call's overhead (per item)
-        _init_item(item, item_id, kind, customer, effort, now, cls, origin)
+        # ``Item(...)`` written out: one call fewer per item (a test keeps the two alike).
+        item = _new(Item)
+        item.id = item_id
+        item.kind = kind
+        item.cls = cls
+        item.customer = customer
+        item.effort = item.remaining = effort
+        item.arrived = now
+        item.origin = now if origin is None else origin
+        if cls == "urgent":
+            item.urgent = True
         if self.track_open and customer is not None:
             customer.open_items[item_id] = item
         if self._logging:
