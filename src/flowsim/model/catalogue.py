@@ -159,6 +159,38 @@ since the start, for flow diagrams, throughput and where his time went."""
 
 TIMESERIES_COLUMNS = tuple(SERIES)
 
+# How a day's sample is taken: the levels of the work flow, which change with nearly
+# every item, then the company's levels around it (customers, team, forgetting, the
+# lead's switching), which a reduced company never changes; then the lead's hours.
+FLOW_SERIES = (
+    "day",
+    "lead_backlog",
+    "lead_started",
+    "tickets_open",
+    "tickets_created",
+    "tickets_closed",
+    "open_items",
+    "interrupts_waiting",
+)
+COMPANY_SERIES = (
+    "onboarding",
+    "signed_backlog",
+    "live",
+    "churned",
+    "lost_deals",
+    "team_queue",
+    "forgotten_open",
+    "green",
+    "yellow",
+    "red",
+    "arr",
+    "lead_efficiency",
+    "signed",
+    "went_live",
+    "gated_work",
+    "lead_juggling",
+)
+
 
 def describe_metric(name: str) -> tuple[str, str]:
     """Meaning and unit of a summary metric, including the per-class and per-activity ones."""

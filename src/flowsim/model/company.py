@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from itertools import repeat
+from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
 
 from flowsim.model.backlog import make_backlog
 from flowsim.model.calendar import DAYS_PER_WEEK, Calendar
-from flowsim.model.catalogue import LEAD_ACTIVITIES, TIMESERIES_COLUMNS
+from flowsim.model.catalogue import COMPANY_SERIES, FLOW_SERIES, LEAD_ACTIVITIES, TIMESERIES_COLUMNS
 from flowsim.model.clock import at, every, run_until
 from flowsim.model.customers import CustomerBase
 from flowsim.model.effects import PlatformEffects
@@ -49,6 +51,9 @@ from flowsim.model.start import Started, start_from
 from flowsim.model.state import StartState
 from flowsim.model.streams import Source, Streams
 from flowsim.model.team import TeamAtWork
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Hook = Callable[[], None]
 
@@ -93,7 +98,7 @@ class Company:
         # The lead's hours by activity are the last series: each day's row keeps the
         # values of his hour book, spread into one column per activity when read.
         hours = {f"lead_{activity}_hours": activity for activity in LEAD_ACTIVITIES}
-        self.samples = Table(*TIMESERIES_COLUMNS[: -len(hours)], spread=hours, source=lead.hours)
+        self.samples = Table(*FLOW_SERIES, COMPANY_SERIES, spread=hours, source=lead.hours)
         backlog = lead.backlog
 
         # The mechanisms, each given what it needs.
@@ -242,8 +247,7 @@ class Company:
             self.daily.append(lead.backlog.make_daily_list)
             if self.forgetting.switched_on(p.forgetting):
                 self.daily.append(self.forgetting.daily)
-        self._bind_sample()
-        self.daily.append(self._sample)
+        self.daily.append(self._sample)  # its sources are bound in ``_start``
         if health_on or churn_on:
             self.weekly.append(
                 weekly_health_and_churn(
@@ -291,6 +295,7 @@ class Company:
                 self._live_from_start,
             )
         self.initial_customers = len(self.customers.all)
+        self._bind_sample()
         if self.sales.switched_on(p.sales):
             self.sales.start()
         every(self.env, self.cal.day, self.daily, first=True)
@@ -320,77 +325,114 @@ class Company:
         self.lead.book.snapshot()
 
     def _sample(self) -> None:
-        """The day's levels, in the catalogue's order of series.
+        """The day's levels: those of the work flow, read here, then the company's.
 
         Taken every day of every run, so it reads the containers themselves (bound in
         ``_bind_sample``) rather than through the objects' own ``len``: the same numbers,
         at a third of the cost.
         """
+        lead = self.lead
+        ledger = self.ledger
+        backlog, open_tickets, closed = self._flow_sizes
+        tickets_open = len(open_tickets)
+        tickets_closed = len(closed)
+        self.samples.append(
+            (
+                self.env._now / self._day,
+                len(backlog),
+                lead.backlog.n_started,
+                tickets_open,
+                # ``tickets.created``, from the counts at hand (a test keeps the two alike).
+                tickets_open + tickets_closed + self.tickets.n_dropped,
+                tickets_closed,
+                ledger.created - ledger.done - ledger.dropped,
+                lead.interrupts_waiting,
+                self._levels(),
+                tuple(self._lead_hours.values()),
+            )
+        )
+
+    def company_levels(self) -> tuple[float, ...]:
+        """The company's levels now, in the order of ``COMPANY_SERIES``."""
         customers = self.customers
         bands = customers.bands
         live = customers.live
         lead = self.lead
-        ledger = self.ledger
-        tickets = self.tickets
-        signed, churns, lost, backlog, team_queue, open_tickets, everyone, golives, closed = (
-            self._sizes
-        )
+        signed, churns, lost, team_queue, everyone, golives = self._level_sizes
         if lead.juggling:
             juggled = lead.juggled()
             efficiency = lead._efficiency(juggled)
         else:
             juggled = 0
             efficiency = lead.efficiency[0]
-        tickets_open = len(open_tickets)
-        tickets_closed = len(closed)
-        # ``tickets.created``, from the counts at hand (a test keeps the two alike).
-        tickets_created = tickets_open + tickets_closed + tickets.n_dropped
-        self.samples.append(
-            (
-                self.env._now / self._day,
-                customers.n_onboarding,
-                len(signed),
-                live,
-                len(churns),
-                len(lost),
-                len(backlog),
-                lead.backlog.n_started,
-                len(team_queue),
-                tickets_open,
-                self.forgetting.open,
-                bands["green"],
-                bands["yellow"],
-                bands["red"],
-                live * self._arr_per_customer,
-                efficiency,
-                len(everyone) - self.initial_customers,
-                len(golives),
-                tickets_created,
-                tickets_closed,
-                ledger.created - ledger.done - ledger.dropped,
-                lead.interrupts_waiting,
-                self.team.n_gated,
-                juggled,
-                tuple(self._lead_hours.values()),
-            )
+        return (
+            customers.n_onboarding,
+            len(signed),
+            live,
+            len(churns),
+            len(lost),
+            len(team_queue),
+            self.forgetting.open,
+            bands["green"],
+            bands["yellow"],
+            bands["red"],
+            live * self._arr_per_customer,
+            efficiency,
+            len(everyone) - self.initial_customers,
+            len(golives),
+            self.team.n_gated,
+            juggled,
+        )
+
+    def company_levels_can_change(self) -> bool:
+        """Whether anything in this run can change the company's levels: customers
+        signing, waiting to start or onboarding, leaving or changing health; anyone
+        working besides the lead; forgetting; a cost of switching between items.
+
+        Where nothing can (a company reduced to its ticket queue), the levels are read
+        once and each day's sample shares them: it reads only the work flow.
+        """
+        p, customers = self.p, self.customers
+        return (
+            self.sales.switched_on(p.sales)
+            or bool(customers.signed_backlog)
+            or customers.n_onboarding > 0
+            or self.churn.switched_on(p.churn)
+            or self.health.switched_on(p.health)
+            or bool(self.team.workers)
+            or self.hiring.switched_on(p.hiring)
+            or self.forgetting.switched_on(p.forgetting)
+            or self.lead.juggling
         )
 
     def _bind_sample(self) -> None:
-        """The containers whose sizes the daily sample reads (each kept for the whole run)."""
-        self._sizes = (
+        """What the daily sample reads (each kept for the whole run), once the initial
+        customers and team are in place."""
+        self._flow_sizes = (
+            self.lead.backlog.items,
+            self.tickets.open_since,
+            self.tickets.closed["done"],
+        )
+        self._level_sizes = (
             self.customers.signed_backlog,
             self.churn.churns.rows,
             self.sales.lost.rows,
-            self.lead.backlog.items,
             self.team.dev_queue.heap,
-            self.tickets.open_since,
             self.customers.all,
             self.onboarding.golives.rows,
-            self.tickets.closed["done"],
         )
         self._arr_per_customer = self.p.revenue.arr_per_customer
         self._lead_hours = self.lead.hours
         self._day = self.cal.day
+        self._levels: Callable[[], tuple[float, ...]] = (
+            self.company_levels
+            if self.company_levels_can_change()
+            else repeat(self.company_levels()).__next__  # the same tuple every day
+        )
+
+    def timeseries(self) -> pd.DataFrame:
+        """The daily samples as a frame, in the catalogue's order of series."""
+        return self.samples.frame()[list(TIMESERIES_COLUMNS)]
 
     # ---------------------------------------------------------------- the run
     def run(self) -> None:

@@ -224,6 +224,9 @@ class Table:
     names say what each position means, and :meth:`column` and :meth:`frame` read
     them back by name.
 
+    A name may be a tuple of names: that field of a row is itself a tuple of those
+    columns (a group of values taken together, which a row may share with others).
+
     ``spread`` names the last columns and the key of ``source`` (a mapping) each
     reads: a row records them as one tuple, its last field, of the mapping's values
     at that moment (a tuple of values is cheaper to make and keep than a copy of the
@@ -231,17 +234,24 @@ class Table:
     values belong to its first keys; a key a row lacks reads 0.0.
     """
 
-    __slots__ = ("names", "rows", "append", "spread", "source")
+    __slots__ = ("names", "rows", "append", "spread", "source", "_fields")
 
     def __init__(
         self,
-        *names: str,
+        *names: str | tuple[str, ...],
         spread: Mapping[str, str] | None = None,
         source: Mapping[str, float] | None = None,
     ) -> None:
-        self.names = (*names, *(spread or {}))
+        flat = [n for name in names for n in ((name,) if isinstance(name, str) else name)]
+        self.names = (*flat, *(spread or {}))
         self.spread = dict(spread or {})
         self.source = source if source is not None else {}
+        # Each column's place in a row: (field, index within a group or None).
+        self._fields = {
+            n: (i, None) if isinstance(name, str) else (i, j)
+            for i, name in enumerate(names)
+            for j, n in enumerate((name,) if isinstance(name, str) else name)
+        }
         self.rows: list[Any] = []  # tuples (lists where a record is updated later)
         self.append = self.rows.append
 
@@ -256,13 +266,18 @@ class Table:
         key = self.spread.get(name)
         if key is not None:
             return [values.get(key, 0.0) for values in self._mappings()]
-        k = self.names.index(name)
-        return [row[k] for row in self.rows]
+        i, j = self._fields[name]
+        if j is None:
+            return [row[i] for row in self.rows]
+        return [row[i][j] for row in self.rows]
 
     def frame(self) -> pd.DataFrame:
         import pandas as pd
 
         rows = self.rows
+        groups = {i for i, j in self._fields.values() if j is not None}
+        for g in sorted(groups, reverse=True):  # from the last, so earlier places hold
+            rows = [(*row[:g], *row[g], *row[g + 1 :]) for row in rows]
         if self.spread:
             keys = tuple(self.spread.values())
             zeros = (0.0,) * len(keys)

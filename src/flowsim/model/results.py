@@ -93,7 +93,7 @@ def collect(company: Company, seed: object) -> Result:
         params=params,
         seed=seed,
         events=events_frame(company),
-        timeseries=company.samples.frame(),
+        timeseries=company.timeseries(),
         summary=pd.Series({name: metrics[name] for name in order}, dtype=float),
         customers=company.customers.frame(company.cal),
         conservation=company.conservation(),
