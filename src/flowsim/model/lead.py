@@ -304,7 +304,12 @@ class LeadEngineer:
             self._log_time(now)
             self._log_entity(item.id)
             self._log_code(start_code)
-        eff = self._efficiency(self._touch(item, now)) if self.juggling else 1.0
+        if self.juggling:
+            eff = self._efficiency(self._touch(item, now))
+            rate = self.speed * eff
+        else:
+            eff = 1.0
+            rate = self.speed  # his speed times 1.0, exactly: one product fewer per item
         self.current = item
         self.work_since = now
         self.segment = (activity, now, eff)
@@ -314,8 +319,7 @@ class LeadEngineer:
         if work is None or work.callbacks is not None:
             work = self.work_end = Call(self._worked)
         work.callbacks = self._worked_callbacks
-        end = now + item.remaining / (self.speed * eff)
-        heappush(self._queue, (end, NORMAL, next(self._eid), work))
+        heappush(self._queue, (now + item.remaining / rate, NORMAL, next(self._eid), work))
 
     def _handle_interrupt(self) -> bool:
         """Take the first interrupt still waiting, if any (dropped ones are skipped)."""
@@ -370,9 +374,12 @@ class LeadEngineer:
         activity, t_seg, eff = self.segment  # type: ignore[misc]
         self.segment = None
         hours = self.hours
-        hours[activity] += (now - t_seg) * self.speed * eff
-        if eff < 1.0:
-            hours["switching"] += (now - t_seg) * self.speed * (1.0 - eff)
+        if eff == 1.0:  # times 1.0 is exact: the same hours, one product fewer
+            hours[activity] += (now - t_seg) * self.speed
+        else:
+            hours[activity] += (now - t_seg) * self.speed * eff
+            if eff < 1.0:
+                hours["switching"] += (now - t_seg) * self.speed * (1.0 - eff)
         item.remaining = 0.0
         self._remove(item)
         self._size_fall(now)

@@ -243,9 +243,8 @@ class TicketsMechanism(Mechanism):
             self.ledger.drop(t, "abandoned")
 
     def resolved(self, item: Item, actor: str) -> None:
-        del self.open_since[item.id]
         self._closed_cls(self._class_index[item.cls])
-        self._closed_arrived(item.arrived)
+        self._closed_arrived(self.open_since.pop(item.id))  # its arrival time
         self._closed_done(self.env._now)  # simpy's clock, read without its property
         if self.on_closed:  # none in many runs: skip the loop (this runs per ticket)
             for hook in self.on_closed:
