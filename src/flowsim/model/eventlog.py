@@ -30,9 +30,9 @@ MAX_CODES = 1 << 16
 class EventLog:
     """The run's event log; with ``enabled`` False it keeps nothing.
 
-    The hot paths write rows themselves: ``times.append(t)``,
-    ``entities.append(entity)`` (for an arrive row, the customer plus one) and
-    ``codes.append(code)``, with the codes they need looked up once (:meth:`code`, or
+    The hot paths write rows themselves, appending to the columns' pending lists
+    (``times.pending``, ``entities.pending``, for an arrive row the customer plus one,
+    and ``codes.pending``), with the codes they need looked up once (:meth:`code`, or
     :attr:`lead_start` and :attr:`lead_done` by kind).
     """
 

@@ -118,17 +118,16 @@ class LeadEngineer:
         self._queue: list[Any] = env._queue  # SimPy's own queue and event counter
         self._eid = env._eid
         self.work_since = 0.0  # when it began (a warm-up split moves only the segment)
-        # Collaborators' methods, bound once: the work loop calls them for every item.
         self.hours = self.book.total
-        self._complete = ledger.complete
-        self._add = backlog.add
-        self._remove = backlog.remove
-        self._size_rise = self.size.rise
-        self._size_fall = self.size.fall
+        # The recorded columns' pending lists, which stay the same lists for the run: the
+        # work loop appends to them for every item, and ``list.append`` called on the
+        # list is a specialised call, where a bound method kept as an attribute is not.
+        self._rises = self.size.rises.pending
+        self._falls = self.size.falls.pending
         self._logging = log.enabled
-        self._log_time = log.times.append
-        self._log_entity = log.entities.append
-        self._log_code = log.codes.append
+        self._log_times = log.times.pending
+        self._log_entities = log.entities.pending
+        self._log_codes = log.codes.pending
         # Each kind's activity and the code of its start row, looked up once per item.
         self._by_kind = {kind: (ACTIVITY[kind], log.lead_start[kind]) for kind in ACTIVITY}
         # His callbacks, bound once (each stretch of work and wake-up schedules one).
@@ -141,8 +140,8 @@ class LeadEngineer:
     # -- arrivals ------------------------------------------------------------------
     def assign(self, item: Item) -> None:
         """Put an item in his backlog (and wake him if he is idle)."""
-        self._add(item)
-        self._size_rise(self.env._now)  # simpy's clock, read without its property (hot path)
+        self.backlog.add(item)
+        self._rises.append(self.env._now)  # simpy's clock, read without its property (hot path)
         if self.idle:
             self._wake()
 
@@ -301,9 +300,9 @@ class LeadEngineer:
         item.state = "active"
         activity, start_code = self._by_kind[item.kind]
         if self._logging:
-            self._log_time(now)
-            self._log_entity(item.id)
-            self._log_code(start_code)
+            self._log_times.append(now)
+            self._log_entities.append(item.id)
+            self._log_codes.append(start_code)
         if self.juggling:
             eff = self._efficiency(self._touch(item, now))
             rate = self.speed * eff
@@ -381,11 +380,11 @@ class LeadEngineer:
             if eff < 1.0:
                 hours["switching"] += (now - t_seg) * self.speed * (1.0 - eff)
         item.remaining = 0.0
-        self._remove(item)
-        self._size_fall(now)
+        self.backlog.remove(item)
+        self._falls.append(now)
         if self.juggling:
             self._let_go(item)
-        self._complete(item, "lead")
+        self.ledger.complete(item, "lead")
         self._next()
 
     def _preempt(self) -> None:
@@ -427,6 +426,6 @@ class LeadEngineer:
         if item is not None:
             item.remaining = 0.0
             self._let_go(item)
-            self._complete(item, "lead")
+            self.ledger.complete(item, "lead")
             self.needs_resume = True
         self._next()

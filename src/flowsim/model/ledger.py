@@ -40,11 +40,11 @@ class Ledger:
         self.before_done: list[Callable[[Item], None]] = []
         self.on_drop: list[Callable[[Item], None]] = []
         self.track_open = True  # keep each customer's open items (churn drops them)
-        # The log's columns, bound once: these rows are written for every item.
+        # The log's pending lists (see ``LeadEngineer``): rows written for every item.
         self._logging = log.enabled
-        self._log_time = log.times.append
-        self._log_entity = log.entities.append
-        self._log_code = log.codes.append
+        self._log_times = log.times.pending
+        self._log_entities = log.entities.pending
+        self._log_codes = log.codes.pending
         self._lead_done = log.lead_done
         # The arrive code of each kind and class, looked up as ``[kind][cls]``.
         self._arrive_codes: dict[str, dict[str, int]] = {}
@@ -80,11 +80,11 @@ class Ledger:
             except KeyError:
                 code = self.log.code(kind, "arrive", cls)
                 self._arrive_codes.setdefault(kind, {})[cls] = code
-            self._log_time(now)
+            self._log_times.append(now)
             # The row names the customer (plus one; 0: none), not the item: the item is
             # the row's rank among arrive rows (see EventLog).
-            self._log_entity(0 if customer is None else customer.id + 1)
-            self._log_code(code)
+            self._log_entities.append(0 if customer is None else customer.id + 1)
+            self._log_codes.append(code)
         return item
 
     def complete(self, item: Item, actor: str) -> None:
@@ -96,9 +96,9 @@ class Ledger:
         kind = item.kind
         if self._logging:
             code = self._lead_done[kind] if actor == "lead" else self.log.code(kind, "done", actor)
-            self._log_time(self.env._now)
-            self._log_entity(item.id)
-            self._log_code(code)
+            self._log_times.append(self.env._now)
+            self._log_entities.append(item.id)
+            self._log_codes.append(code)
         if self.track_open and item.customer is not None:
             item.customer.open_items.pop(item.id, None)
         if self.before_done:  # most runs have none: skip the loop (this runs per item)

@@ -126,9 +126,10 @@ class TicketsMechanism(Mechanism):
         self.class_names: list[str] = list(config.classes)
         self._class_index = {name: k for k, name in enumerate(self.class_names)}
         self.closed = Columns(cls="b", arrived="d", done="d")
-        self._closed_cls = self.closed["cls"].append
-        self._closed_arrived = self.closed["arrived"].append
-        self._closed_done = self.closed["done"].append
+        # Their pending lists, appended to for every resolved ticket (see ``LeadEngineer``).
+        self._closed_cls = self.closed["cls"].pending
+        self._closed_arrived = self.closed["arrived"].pending
+        self._closed_done = self.closed["done"].pending
         self.on_closed: list[Callable[[Item], None]] = []
         self.abandoning = config.abandon_after_days is not None
 
@@ -243,9 +244,9 @@ class TicketsMechanism(Mechanism):
             self.ledger.drop(t, "abandoned")
 
     def resolved(self, item: Item, actor: str) -> None:
-        self._closed_cls(self._class_index[item.cls])
-        self._closed_arrived(self.open_since.pop(item.id))  # its arrival time
-        self._closed_done(self.env._now)  # simpy's clock, read without its property
+        self._closed_cls.append(self._class_index[item.cls])
+        self._closed_arrived.append(self.open_since.pop(item.id))  # its arrival time
+        self._closed_done.append(self.env._now)  # simpy's clock, read without its property
         if self.on_closed:  # none in many runs: skip the loop (this runs per ticket)
             for hook in self.on_closed:
                 hook(item)
