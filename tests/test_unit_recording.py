@@ -333,6 +333,20 @@ def test_table_appends_tuples_and_reads_columns_by_name() -> None:
     assert list(Table("a").frame().columns) == ["a"]
 
 
+def test_table_reads_a_group_of_columns_kept_as_one_field() -> None:
+    """A grouped field is a tuple of several columns, which rows may share."""
+    table = Table("day", ("a", "b"), "c")
+    shared = (1, 2)
+    table.append((0, shared, 5))
+    table.append((1, shared, 6))
+    table.append((2, (3, 4), 7))
+    assert table.column("b") == [2, 2, 4]
+    assert table.column("c") == [5, 6, 7]
+    df = table.frame()
+    assert list(df.columns) == ["day", "a", "b", "c"]
+    assert df.to_numpy().tolist() == [[0, 1, 2, 5], [1, 1, 2, 6], [2, 3, 4, 7]]
+
+
 def test_table_spreads_a_growing_mapping_into_columns() -> None:
     """Each row keeps the mapping's values of the day; keys added later read 0.0 before."""
     hours: dict[str, float] = {}
