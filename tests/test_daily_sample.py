@@ -21,30 +21,18 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from conftest import reduced_params
+from conftest import TWO_CLASSES, reduced_params
 from flowsim.model.catalogue import COMPANY_SERIES, FLOW_SERIES, LEAD_ACTIVITIES, SERIES
 from flowsim.model.company import Company
 from flowsim.model.params import Params
 from flowsim.model.state import OpenItem, OpenOnboarding, SignedCustomer, StartState
 
-_SHARED_CLASSES = {
-    "urgent": {
-        "share": 0.3,
-        "effort": {"kind": "exponential", "mean": 1.0},
-        "lead_share": 0.5,
-        "target_days": 1,
-    },
-    "normal": {
-        "share": 0.7,
-        "effort": {"kind": "exponential", "mean": 2.0},
-        "lead_share": 0.5,
-        "target_days": 3,
-    },
-}
+# Half of each class could go to someone besides the lead, where there is someone.
+_SHARED_CLASSES = {name: {**c, "lead_share": 0.5} for name, c in TWO_CLASSES.items()}
 
 
 def _params(overrides: dict[str, Any]) -> Params:
-    return reduced_params(overrides, classes=_SHARED_CLASSES, tickets_per_week=15, horizon_weeks=30)
+    return reduced_params(overrides, classes=_SHARED_CLASSES, tickets_per_week=30, horizon_weeks=30)
 
 
 def _series(
