@@ -101,13 +101,7 @@ def every(
     def tick(event: Call) -> None:
         for hook in hooks:
             hook()
-        # ``again(env, event, env._now + period, tick)``, written out (every day of a run).
-        event.callbacks = callbacks
-        heappush(queue, (env._now + period, NORMAL, next(eid), event))
-
-    callbacks: list[Callback] = [tick]  # nothing changes it: one list for every tick
-    queue: list[Any] = env._queue
-    eid = env._eid
+        again(env, event, env._now + period, tick)
 
     def start(_ev: Any) -> None:
         call_in(env, period, tick)
